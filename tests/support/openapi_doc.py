@@ -1,4 +1,4 @@
-"""Reading openapi.yaml and validating instances against its schemas, as OpenAPI 3.0 defines them."""
+"""Reading openapi.yaml; validating instances against its schemas as OpenAPI 3.0 defines them."""
 
 from __future__ import annotations
 
