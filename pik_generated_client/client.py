@@ -1,268 +1,389 @@
+"""Clients that carry the connection settings every operation uses.
+
+What they add to plain httpx, for payments in production:
+
+- the API key never appears in `repr()`, `str()`, exception messages or log lines;
+- every request has a timeout (`DEFAULT_TIMEOUT`) unless told otherwise;
+- failed requests are retried with exponential backoff and jitter, honouring `Retry-After`,
+  but only when retrying cannot do anything twice: a POST is retried only when the server
+  provably never saw it (the connection failed before the request was sent) or refused it
+  with 429. The retries wrap whatever transport is passed in `httpx_args`.
+"""
+
+from __future__ import annotations
+
+import copy
+import email.utils
+import logging
+import random
 import ssl
+import time
+from collections.abc import Mapping
 from typing import Any, Self
 
+import anyio
 import httpx
-from attrs import define, evolve, field
+
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+DEFAULT_MAX_RETRIES = 2
+INITIAL_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 8.0
+# PIK advises waiting no longer than this, whatever Retry-After says.
+MAX_RETRY_AFTER = 60.0
+
+# Statuses after which the same request may succeed. Only 429 is safe for every method: the
+# server refused the request before acting on it.
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+ALWAYS_RETRYABLE_STATUSES = frozenset({429})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# Failures that happen before a single byte of the request reached the server.
+NOT_SENT_ERRORS: tuple[type[httpx.TransportError], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+)
+
+logger = logging.getLogger(__name__.rsplit(".", 1)[0])
 
 
-@define
+class RetryPolicy:
+    """When to retry a request and how long to wait first."""
+
+    def __init__(
+        self,
+        *,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        initial_delay: float = INITIAL_RETRY_DELAY,
+        max_delay: float = MAX_RETRY_DELAY,
+        max_retry_after: float = MAX_RETRY_AFTER,
+    ) -> None:
+        if max_retries < 0:
+            raise ValueError("max_retries must be 0 or more")
+        self.max_retries = max_retries
+        self.initial_delay = initial_delay
+        self.max_delay = max_delay
+        self.max_retry_after = max_retry_after
+
+    def __repr__(self) -> str:
+        return (
+            f"RetryPolicy(max_retries={self.max_retries}, initial_delay={self.initial_delay}, "
+            f"max_delay={self.max_delay}, max_retry_after={self.max_retry_after})"
+        )
+
+    def next_delay(
+        self,
+        request: httpx.Request,
+        retries_done: int,
+        *,
+        response: httpx.Response | None = None,
+        error: httpx.TransportError | None = None,
+    ) -> float | None:
+        """Seconds to wait before retrying `request`, or None when it must not be retried."""
+        if retries_done >= self.max_retries:
+            return None
+        idempotent = request.method in IDEMPOTENT_METHODS
+        if response is not None:
+            status = response.status_code
+            if status not in ALWAYS_RETRYABLE_STATUSES and not (idempotent and status in RETRYABLE_STATUSES):
+                return None
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            outcome = f"HTTP {status}"
+        elif error is not None:
+            if not isinstance(error, NOT_SENT_ERRORS) and not idempotent:
+                return None
+            retry_after = None
+            outcome = type(error).__name__
+        else:
+            return None
+        if retry_after is not None:
+            delay = min(retry_after, self.max_retry_after)
+        else:
+            backoff = min(self.initial_delay * 2**retries_done, self.max_delay)
+            delay = backoff * (1 - 0.25 * random.random())
+        logger.info(
+            "retrying %s %s in %.2f s after %s (retry %d of %d)",
+            request.method,
+            request.url.copy_with(query=None),
+            delay,
+            outcome,
+            retries_done + 1,
+            self.max_retries,
+        )
+        return delay
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header: whole seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class RetryTransport(httpx.BaseTransport):
+    """Retries requests sent through another transport, as `policy` allows."""
+
+    def __init__(self, transport: httpx.BaseTransport, policy: RetryPolicy) -> None:
+        self.transport = transport
+        self.policy = policy
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        retries_done = 0
+        while True:
+            try:
+                response = self.transport.handle_request(request)
+            except httpx.TransportError as exc:
+                delay = self.policy.next_delay(request, retries_done, error=exc)
+                if delay is None:
+                    raise
+            else:
+                delay = self.policy.next_delay(request, retries_done, response=response)
+                if delay is None:
+                    return response
+                response.close()
+            time.sleep(delay)
+            retries_done += 1
+
+    def close(self) -> None:
+        self.transport.close()
+
+
+class AsyncRetryTransport(httpx.AsyncBaseTransport):
+    """Retries requests sent through another async transport, as `policy` allows."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport, policy: RetryPolicy) -> None:
+        self.transport = transport
+        self.policy = policy
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        retries_done = 0
+        while True:
+            try:
+                response = await self.transport.handle_async_request(request)
+            except httpx.TransportError as exc:
+                delay = self.policy.next_delay(request, retries_done, error=exc)
+                if delay is None:
+                    raise
+            else:
+                delay = self.policy.next_delay(request, retries_done, response=response)
+                if delay is None:
+                    return response
+                await response.aclose()
+            await anyio.sleep(delay)
+            retries_done += 1
+
+    async def aclose(self) -> None:
+        await self.transport.aclose()
+
+
 class Client:
-    """A class for keeping track of data related to the API
+    """Settings shared by every request, and the httpx clients built from them.
 
-    The following are accepted as keyword arguments and will be used to construct httpx Clients internally:
-
-        ``base_url``: The base URL for the API, all requests are made to a relative path to this URL
-
-        ``cookies``: A dictionary of cookies to be sent with every request
-
-        ``headers``: A dictionary of headers to be sent with every request
-
-        ``timeout``: The maximum amount of a time a request can take. API functions will raise
-        httpx.TimeoutException if this is exceeded.
-
-        ``verify_ssl``: Whether or not to verify the SSL certificate of the API server. This should be True in production,
-        but can be set to False for testing purposes.
-
-        ``follow_redirects``: Whether or not to follow redirects. Default value is False.
-
-        ``httpx_args``: A dictionary of additional arguments to be passed to the ``httpx.Client`` and ``httpx.AsyncClient`` constructor.
-
-
-    Attributes:
-        raise_on_unexpected_status: Whether or not to raise an errors.UnexpectedStatus if the API returns a
-            status code that was not documented in the source OpenAPI document. Can also be provided as a keyword
-            argument to the constructor.
+    Args:
+        base_url: The API's base URL, such as ``https://api-sandbox.pik.global/v1``.
+        cookies: Cookies sent with every request.
+        headers: Headers sent with every request.
+        timeout: Limits for each request; ``DEFAULT_TIMEOUT`` (30 s, 5 s to connect) unless given.
+        verify_ssl: Whether to verify the server's certificate, or the CA bundle or context to use.
+        follow_redirects: Whether to follow redirects.
+        httpx_args: More arguments for ``httpx.Client`` and ``httpx.AsyncClient``. A ``transport``
+            given here is wrapped by the retries.
+        raise_on_unexpected_status: Raise ``errors.UnexpectedStatus`` for a status code the
+            document does not list, instead of returning None.
+        max_retries: How often to retry a failed request (0 turns retries off).
+        retry_policy: Full control over retries; overrides ``max_retries``.
     """
 
-    raise_on_unexpected_status: bool = field(default=False, kw_only=True)
-    _base_url: str = field(alias="base_url")
-    _cookies: dict[str, str] = field(factory=dict, kw_only=True, alias="cookies")
-    _headers: dict[str, str] = field(factory=dict, kw_only=True, alias="headers")
-    _timeout: httpx.Timeout | None = field(default=None, kw_only=True, alias="timeout")
-    _verify_ssl: str | bool | ssl.SSLContext = field(default=True, kw_only=True, alias="verify_ssl")
-    _follow_redirects: bool = field(default=False, kw_only=True, alias="follow_redirects")
-    _httpx_args: dict[str, Any] = field(factory=dict, kw_only=True, alias="httpx_args")
-    _client: httpx.Client | None = field(default=None, init=False)
-    _async_client: httpx.AsyncClient | None = field(default=None, init=False)
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        cookies: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
+        verify_ssl: str | bool | ssl.SSLContext = True,
+        follow_redirects: bool = False,
+        httpx_args: Mapping[str, Any] | None = None,
+        raise_on_unexpected_status: bool = False,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        self._base_url = base_url
+        self._cookies = dict(cookies or {})
+        self._headers = dict(headers or {})
+        self._timeout = timeout if isinstance(timeout, httpx.Timeout) or timeout is None else httpx.Timeout(timeout)
+        self._verify_ssl = verify_ssl
+        self._follow_redirects = follow_redirects
+        self._httpx_args = dict(httpx_args or {})
+        self.raise_on_unexpected_status = raise_on_unexpected_status
+        self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries)
+        self._client: httpx.Client | None = None
+        self._async_client: httpx.AsyncClient | None = None
 
-    def with_headers(self, headers: dict[str, str]) -> "Client":
-        """Get a new client matching this one with additional headers"""
-        if self._client is not None:
-            self._client.headers.update(headers)
-        if self._async_client is not None:
-            self._async_client.headers.update(headers)
-        return evolve(self, headers={**self._headers, **headers})
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(base_url={self._base_url!r}, timeout={self._timeout!r}, "
+            f"max_retries={self.retry_policy.max_retries})"
+        )
 
-    def with_cookies(self, cookies: dict[str, str]) -> "Client":
-        """Get a new client matching this one with additional cookies"""
-        if self._client is not None:
-            self._client.cookies.update(cookies)
-        if self._async_client is not None:
-            self._async_client.cookies.update(cookies)
-        return evolve(self, cookies={**self._cookies, **cookies})
+    __str__ = __repr__
 
-    def with_timeout(self, timeout: httpx.Timeout) -> "Client":
-        """Get a new client matching this one with a new timeout configuration"""
-        if self._client is not None:
-            self._client.timeout = timeout
-        if self._async_client is not None:
-            self._async_client.timeout = timeout
-        return evolve(self, timeout=timeout)
+    @property
+    def base_url(self) -> str:
+        """The API's base URL."""
+        return self._base_url
+
+    def redact(self, text: str) -> str:
+        """`text` without any secret this client holds."""
+        return text
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {}
+
+    def _copy(self, **changes: Any) -> Self:
+        clone = copy.copy(self)
+        for name, value in changes.items():
+            setattr(clone, name, value)
+        clone._client = None
+        clone._async_client = None
+        return clone
+
+    def with_headers(self, headers: Mapping[str, str]) -> Self:
+        """A copy of this client that also sends `headers`."""
+        return self._copy(_headers={**self._headers, **headers})
+
+    def with_cookies(self, cookies: Mapping[str, str]) -> Self:
+        """A copy of this client that also sends `cookies`."""
+        return self._copy(_cookies={**self._cookies, **cookies})
+
+    def with_timeout(self, timeout: httpx.Timeout) -> Self:
+        """A copy of this client with another timeout."""
+        return self._copy(_timeout=timeout)
+
+    def _client_args(self) -> dict[str, Any]:
+        return {
+            **self._httpx_args,
+            "base_url": self._base_url,
+            "cookies": self._cookies,
+            "headers": {**self._headers, **self._auth_headers()},
+            "timeout": self._timeout,
+            "follow_redirects": self._follow_redirects,
+        }
 
     def set_httpx_client(self, client: httpx.Client) -> Self:
-        """Manually set the underlying httpx.Client
-
-        **NOTE**: This will override any other settings on the client, including cookies, headers, and timeout.
-        """
+        """Use your own `httpx.Client`. Its settings replace this client's, retries included."""
         self._client = client
         return self
 
     def get_httpx_client(self) -> httpx.Client:
-        """Get the underlying httpx.Client, constructing a new one if not previously set"""
+        """The `httpx.Client` every synchronous operation uses, built on first use."""
         if self._client is None:
-            self._client = httpx.Client(
-                base_url=self._base_url,
-                cookies=self._cookies,
-                headers=self._headers,
-                timeout=self._timeout,
-                verify=self._verify_ssl,
-                follow_redirects=self._follow_redirects,
-                **self._httpx_args,
-            )
+            args = self._client_args()
+            transport = args.pop("transport", None) or httpx.HTTPTransport(verify=self._verify_ssl)
+            if self.retry_policy.max_retries:
+                transport = RetryTransport(transport, self.retry_policy)
+            self._client = httpx.Client(transport=transport, **args)
         return self._client
 
     def __enter__(self) -> Self:
-        """Enter a context manager for self.client—you cannot enter twice (see httpx docs)"""
         self.get_httpx_client().__enter__()
         return self
 
     def __exit__(self, *args: Any, **kwargs: Any) -> None:
-        """Exit a context manager for internal httpx.Client (see httpx docs)"""
         self.get_httpx_client().__exit__(*args, **kwargs)
 
     def set_async_httpx_client(self, async_client: httpx.AsyncClient) -> Self:
-        """Manually set the underlying httpx.AsyncClient
-
-        **NOTE**: This will override any other settings on the client, including cookies, headers, and timeout.
-        """
+        """Use your own `httpx.AsyncClient`. Its settings replace this client's, retries included."""
         self._async_client = async_client
         return self
 
     def get_async_httpx_client(self) -> httpx.AsyncClient:
-        """Get the underlying httpx.AsyncClient, constructing a new one if not previously set"""
+        """The `httpx.AsyncClient` every asynchronous operation uses, built on first use."""
         if self._async_client is None:
-            self._async_client = httpx.AsyncClient(
-                base_url=self._base_url,
-                cookies=self._cookies,
-                headers=self._headers,
-                timeout=self._timeout,
-                verify=self._verify_ssl,
-                follow_redirects=self._follow_redirects,
-                **self._httpx_args,
-            )
+            args = self._client_args()
+            transport = args.pop("transport", None) or httpx.AsyncHTTPTransport(verify=self._verify_ssl)
+            if self.retry_policy.max_retries:
+                transport = AsyncRetryTransport(transport, self.retry_policy)
+            self._async_client = httpx.AsyncClient(transport=transport, **args)
         return self._async_client
 
     async def __aenter__(self) -> Self:
-        """Enter a context manager for underlying httpx.AsyncClient—you cannot enter twice (see httpx docs)"""
         await self.get_async_httpx_client().__aenter__()
         return self
 
     async def __aexit__(self, *args: Any, **kwargs: Any) -> None:
-        """Exit a context manager for underlying httpx.AsyncClient (see httpx docs)"""
         await self.get_async_httpx_client().__aexit__(*args, **kwargs)
 
 
-@define
-class AuthenticatedClient:
-    """A Client which has been authenticated for use on secured endpoints
+class _Secret:
+    """Holds a secret so that printing or inspecting its holder never shows it."""
 
-    The following are accepted as keyword arguments and will be used to construct httpx Clients internally:
+    __slots__ = ("_value",)
 
-        ``base_url``: The base URL for the API, all requests are made to a relative path to this URL
+    def __init__(self, value: str) -> None:
+        self._value = value
 
-        ``cookies``: A dictionary of cookies to be sent with every request
+    def reveal(self) -> str:
+        return self._value
 
-        ``headers``: A dictionary of headers to be sent with every request
+    def __repr__(self) -> str:
+        return "'<redacted>'"
 
-        ``timeout``: The maximum amount of a time a request can take. API functions will raise
-        httpx.TimeoutException if this is exceeded.
-
-        ``verify_ssl``: Whether or not to verify the SSL certificate of the API server. This should be True in production,
-        but can be set to False for testing purposes.
-
-        ``follow_redirects``: Whether or not to follow redirects. Default value is False.
-
-        ``httpx_args``: A dictionary of additional arguments to be passed to the ``httpx.Client`` and ``httpx.AsyncClient`` constructor.
+    __str__ = __repr__
 
 
-    Attributes:
-        raise_on_unexpected_status: Whether or not to raise an errors.UnexpectedStatus if the API returns a
-            status code that was not documented in the source OpenAPI document. Can also be provided as a keyword
-            argument to the constructor.
-        token: The token to use for authentication
-        prefix: The prefix to use for the Authorization header
-        auth_header_name: The name of the Authorization header
+class AuthenticatedClient(Client):
+    """A `Client` that sends the API key as ``Authorization: Bearer <token>`` with every request.
+
+    Args:
+        token: Your secret API key. It is never shown by `repr()`, `str()`, errors or logs.
+        prefix: The word before the key in the header (``Bearer``).
+        auth_header_name: The header that carries the key.
+
+    The other arguments are `Client`'s.
     """
 
-    raise_on_unexpected_status: bool = field(default=False, kw_only=True)
-    _base_url: str = field(alias="base_url")
-    _cookies: dict[str, str] = field(factory=dict, kw_only=True, alias="cookies")
-    _headers: dict[str, str] = field(factory=dict, kw_only=True, alias="headers")
-    _timeout: httpx.Timeout | None = field(default=None, kw_only=True, alias="timeout")
-    _verify_ssl: str | bool | ssl.SSLContext = field(default=True, kw_only=True, alias="verify_ssl")
-    _follow_redirects: bool = field(default=False, kw_only=True, alias="follow_redirects")
-    _httpx_args: dict[str, Any] = field(factory=dict, kw_only=True, alias="httpx_args")
-    _client: httpx.Client | None = field(default=None, init=False)
-    _async_client: httpx.AsyncClient | None = field(default=None, init=False)
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        prefix: str = "Bearer",
+        auth_header_name: str = "Authorization",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(base_url, **kwargs)
+        self._token = _Secret(token)
+        self.prefix = prefix
+        self.auth_header_name = auth_header_name
 
-    token: str
-    prefix: str = "Bearer"
-    auth_header_name: str = "Authorization"
+    @property
+    def token(self) -> str:
+        """The API key."""
+        return self._token.reveal()
 
-    def with_headers(self, headers: dict[str, str]) -> "AuthenticatedClient":
-        """Get a new client matching this one with additional headers"""
-        if self._client is not None:
-            self._client.headers.update(headers)
-        if self._async_client is not None:
-            self._async_client.headers.update(headers)
-        return evolve(self, headers={**self._headers, **headers})
+    def redact(self, text: str) -> str:
+        token = self._token.reveal()
+        return text.replace(token, "<redacted>") if token else text
 
-    def with_cookies(self, cookies: dict[str, str]) -> "AuthenticatedClient":
-        """Get a new client matching this one with additional cookies"""
-        if self._client is not None:
-            self._client.cookies.update(cookies)
-        if self._async_client is not None:
-            self._async_client.cookies.update(cookies)
-        return evolve(self, cookies={**self._cookies, **cookies})
+    def _auth_headers(self) -> dict[str, str]:
+        value = f"{self.prefix} {self.token}" if self.prefix else self.token
+        return {self.auth_header_name: value}
 
-    def with_timeout(self, timeout: httpx.Timeout) -> "AuthenticatedClient":
-        """Get a new client matching this one with a new timeout configuration"""
-        if self._client is not None:
-            self._client.timeout = timeout
-        if self._async_client is not None:
-            self._async_client.timeout = timeout
-        return evolve(self, timeout=timeout)
 
-    def set_httpx_client(self, client: httpx.Client) -> Self:
-        """Manually set the underlying httpx.Client
-
-        **NOTE**: This will override any other settings on the client, including cookies, headers, and timeout.
-        """
-        self._client = client
-        return self
-
-    def get_httpx_client(self) -> httpx.Client:
-        """Get the underlying httpx.Client, constructing a new one if not previously set"""
-        if self._client is None:
-            self._headers[self.auth_header_name] = f"{self.prefix} {self.token}" if self.prefix else self.token
-            self._client = httpx.Client(
-                base_url=self._base_url,
-                cookies=self._cookies,
-                headers=self._headers,
-                timeout=self._timeout,
-                verify=self._verify_ssl,
-                follow_redirects=self._follow_redirects,
-                **self._httpx_args,
-            )
-        return self._client
-
-    def __enter__(self) -> Self:
-        """Enter a context manager for self.client—you cannot enter twice (see httpx docs)"""
-        self.get_httpx_client().__enter__()
-        return self
-
-    def __exit__(self, *args: Any, **kwargs: Any) -> None:
-        """Exit a context manager for internal httpx.Client (see httpx docs)"""
-        self.get_httpx_client().__exit__(*args, **kwargs)
-
-    def set_async_httpx_client(self, async_client: httpx.AsyncClient) -> Self:
-        """Manually set the underlying httpx.AsyncClient
-
-        **NOTE**: This will override any other settings on the client, including cookies, headers, and timeout.
-        """
-        self._async_client = async_client
-        return self
-
-    def get_async_httpx_client(self) -> httpx.AsyncClient:
-        """Get the underlying httpx.AsyncClient, constructing a new one if not previously set"""
-        if self._async_client is None:
-            self._headers[self.auth_header_name] = f"{self.prefix} {self.token}" if self.prefix else self.token
-            self._async_client = httpx.AsyncClient(
-                base_url=self._base_url,
-                cookies=self._cookies,
-                headers=self._headers,
-                timeout=self._timeout,
-                verify=self._verify_ssl,
-                follow_redirects=self._follow_redirects,
-                **self._httpx_args,
-            )
-        return self._async_client
-
-    async def __aenter__(self) -> Self:
-        """Enter a context manager for underlying httpx.AsyncClient—you cannot enter twice (see httpx docs)"""
-        await self.get_async_httpx_client().__aenter__()
-        return self
-
-    async def __aexit__(self, *args: Any, **kwargs: Any) -> None:
-        """Exit a context manager for underlying httpx.AsyncClient (see httpx docs)"""
-        await self.get_async_httpx_client().__aexit__(*args, **kwargs)
+__all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "AsyncRetryTransport",
+    "AuthenticatedClient",
+    "Client",
+    "RetryPolicy",
+    "RetryTransport",
+    "parse_retry_after",
+]

@@ -1,40 +1,48 @@
-"""Contains some shared types for properties"""
+"""Types shared by the generated operations and models."""
 
-from collections.abc import Mapping, MutableMapping
+from __future__ import annotations
+
+from collections.abc import Callable, MutableMapping
 from http import HTTPStatus
 from typing import IO, BinaryIO, Generic, Literal, TypeVar
 
+import httpx
 from attrs import define
+
+from . import errors
 
 
 class Unset:
+    """The type of `UNSET`: a value the caller did not give, as opposed to an explicit None."""
+
     def __bool__(self) -> Literal[False]:
         return False
+
+    def __repr__(self) -> str:
+        return "UNSET"
 
 
 UNSET: Unset = Unset()
 
-# The types that `httpx.Client(files=)` can accept, copied from that library.
 FileContent = IO[bytes] | bytes | str
 FileTypes = (
-    # (filename, file (or bytes), content_type)
-    tuple[str | None, FileContent, str | None]
-    # (filename, file (or bytes), content_type, headers)
-    | tuple[str | None, FileContent, str | None, Mapping[str, str]]
+    tuple[str | None, FileContent]
+    | tuple[str | None, FileContent, str | None]
+    | tuple[str | None, FileContent, str | None, MutableMapping[str, str]]
 )
 RequestFiles = list[tuple[str, FileTypes]]
 
 
 @define
 class File:
-    """Contains information for file uploads"""
+    """A file to upload in a multipart body."""
 
     payload: BinaryIO
     file_name: str | None = None
     mime_type: str | None = None
 
     def to_tuple(self) -> FileTypes:
-        """Return a tuple representation that httpx will accept for multipart/form-data"""
+        """The (name, content, type) tuple httpx expects."""
         return self.file_name, self.payload, self.mime_type
 
 
@@ -43,7 +51,7 @@ T = TypeVar("T")
 
 @define
 class Response(Generic[T]):
-    """A response from an endpoint"""
+    """A response with its status, headers and raw body, and the body parsed by the document."""
 
     status_code: HTTPStatus
     content: bytes
@@ -51,4 +59,46 @@ class Response(Generic[T]):
     parsed: T | None
 
 
-__all__ = ["UNSET", "File", "FileTypes", "RequestFiles", "Response", "Unset"]
+def build_response(
+    *,
+    operation: str,
+    response: httpx.Response,
+    parse: Callable[[httpx.Response], T | None],
+    redact: Callable[[str], str],
+) -> Response[T]:
+    """Parse `response` with `parse`, turning every way a body can be malformed into a
+    `PikClientError` that names the operation, rather than a bare KeyError or ValueError."""
+    try:
+        status = HTTPStatus(response.status_code)
+    except ValueError:
+        raise errors.UnexpectedStatus(
+            f"status {response.status_code} is not an HTTP status this client knows",
+            operation=operation,
+            status_code=response.status_code,
+            content=response.content,
+            redact=redact,
+        ) from None
+    try:
+        parsed = parse(response)
+    except errors.PikClientError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise errors.InvalidResponse(
+            _describe(exc),
+            operation=operation,
+            status_code=response.status_code,
+            content=response.content,
+            redact=redact,
+        ) from exc
+    return Response(status_code=status, content=response.content, headers=response.headers, parsed=parsed)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"required field {exc.args[0]!r} is missing"
+    if isinstance(exc, ValueError) and type(exc).__name__ == "JSONDecodeError":
+        return "the body is not JSON"
+    return f"the body does not match the document ({type(exc).__name__}: {exc})"
+
+
+__all__ = ["UNSET", "File", "FileTypes", "RequestFiles", "Response", "Unset", "build_response"]

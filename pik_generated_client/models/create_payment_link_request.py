@@ -1,13 +1,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="CreatePaymentLinkRequest")
+_FIELDS = frozenset(
+    {
+        "amount",
+        "currency",
+        "description",
+    }
+)
 
 
 @_attrs_define
@@ -18,13 +24,16 @@ class CreatePaymentLinkRequest:
         {'amount': '75.00', 'currency': 'USDT', 'description': 'Order #1234'}
 
     Attributes:
-        amount (str): A decimal string: digits, optionally a point and more digits; no sign, no exponent.
+        amount (str): A decimal string: digits, optionally a point and more digits; no sign, no
+            exponent.
             Must be greater than zero, with at most as many decimals as the asset has.
              Example: 75.00.
-        currency (str): The digital asset code, such as USDT, USDC, BTC or ETH. An open set: new assets may
+        currency (str): The digital asset code, such as USDT, USDC, BTC or ETH. An open set: new
+            assets may
             appear at any time.
              Example: USDT.
-        description (str | Unset): Optional label or reference for this payment link. Example: Order #1234.
+        description (str | Unset): Optional label or reference for this payment link. Example: Order
+            #1234.
     """
 
     amount: str
@@ -32,38 +41,27 @@ class CreatePaymentLinkRequest:
     description: str | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
-        amount = self.amount
-
-        currency = self.currency
-
-        description = self.description
+        """This object as the JSON-ready dict the API uses."""
 
         field_dict: dict[str, Any] = {}
-
-        field_dict.update(
-            {
-                "amount": amount,
-                "currency": currency,
-            }
-        )
+        amount = self.amount
+        field_dict["amount"] = amount
+        currency = self.currency
+        field_dict["currency"] = currency
+        description = self.description
         if description is not UNSET:
             field_dict["description"] = description
-
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        amount = d.pop("amount")
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """An object from the API's JSON; raises KeyError for a missing required field."""
 
-        currency = d.pop("currency")
-
-        description = d.pop("description", UNSET)
-
-        create_payment_link_request = cls(
-            amount=amount,
-            currency=currency,
-            description=description,
-        )
-
-        return create_payment_link_request
+        amount = src_dict["amount"]
+        currency = src_dict["currency"]
+        description = src_dict.get("description", UNSET)
+        _instance = cls.__new__(cls)
+        _instance.amount = amount
+        _instance.currency = currency
+        _instance.description = description
+        return _instance

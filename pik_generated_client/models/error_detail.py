@@ -1,12 +1,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="ErrorDetail")
+_FIELDS = frozenset(
+    {
+        "code",
+        "message",
+    }
+)
 
 
 @_attrs_define
@@ -18,8 +23,8 @@ class ErrorDetail:
             `not_found`, `unprocessable_entity`, `rate_limited` or `internal_error`. New codes
             may appear; fall back on the HTTP status for a code you do not know.
              Example: not_found.
-        message (str): A human-readable explanation that says what to fix. Example: No payment link found with the given
-            ID..
+        message (str): A human-readable explanation that says what to fix. Example: No payment link
+            found with the given ID..
     """
 
     code: str
@@ -27,39 +32,37 @@ class ErrorDetail:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        code = self.code
-
-        message = self.message
+        """This object as the JSON-ready dict the API uses."""
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "code": code,
-                "message": message,
-            }
-        )
-
+        code = self.code
+        field_dict["code"] = code
+        message = self.message
+        field_dict["message"] = message
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        code = d.pop("code")
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """An object from the API's JSON; raises KeyError for a missing required field."""
 
-        message = d.pop("message")
-
-        error_detail = cls(
-            code=code,
-            message=message,
-        )
-
-        error_detail.additional_properties = d
-        return error_detail
+        code = src_dict["code"]
+        message = src_dict["message"]
+        _instance = cls.__new__(cls)
+        _instance.code = code
+        _instance.message = message
+        # Most bodies carry no unknown field; counting avoids scanning them.
+        if len(src_dict) > 2:
+            _extras = {key: value for key, value in src_dict.items() if key not in _FIELDS}
+        else:
+            _extras = {}
+        _instance.additional_properties = _extras
+        return _instance
 
     @property
     def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+        """Names of the fields the document does not define."""
+        return list(self.additional_properties)
 
     def __getitem__(self, key: str) -> Any:
         return self.additional_properties[key]

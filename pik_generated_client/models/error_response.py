@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -9,8 +9,11 @@ from attrs import field as _attrs_field
 if TYPE_CHECKING:
     from ..models.error_detail import ErrorDetail
 
-
-T = TypeVar("T", bound="ErrorResponse")
+_FIELDS = frozenset(
+    {
+        "error",
+    }
+)
 
 
 @_attrs_define
@@ -25,35 +28,35 @@ class ErrorResponse:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        error = self.error.to_dict()
+        """This object as the JSON-ready dict the API uses."""
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "error": error,
-            }
-        )
-
+        error = self.error.to_dict()
+        field_dict["error"] = error
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.error_detail import ErrorDetail  # noqa: PLC0415
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """An object from the API's JSON; raises KeyError for a missing required field."""
+        from ..models.error_detail import ErrorDetail
 
-        d = dict(src_dict)
-        error = ErrorDetail.from_dict(d.pop("error"))
+        error = ErrorDetail.from_dict(src_dict["error"])
 
-        error_response = cls(
-            error=error,
-        )
-
-        error_response.additional_properties = d
-        return error_response
+        _instance = cls.__new__(cls)
+        _instance.error = error
+        # Most bodies carry no unknown field; counting avoids scanning them.
+        if len(src_dict) > 1:
+            _extras = {key: value for key, value in src_dict.items() if key not in _FIELDS}
+        else:
+            _extras = {}
+        _instance.additional_properties = _extras
+        return _instance
 
     @property
     def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+        """Names of the fields the document does not define."""
+        return list(self.additional_properties)
 
     def __getitem__(self, key: str) -> Any:
         return self.additional_properties[key]

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -9,8 +9,14 @@ from attrs import field as _attrs_field
 if TYPE_CHECKING:
     from ..models.payment_link import PaymentLink
 
-
-T = TypeVar("T", bound="PaymentLinkList")
+_FIELDS = frozenset(
+    {
+        "data",
+        "total",
+        "limit",
+        "offset",
+    }
+)
 
 
 @_attrs_define
@@ -31,61 +37,56 @@ class PaymentLinkList:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """This object as the JSON-ready dict the API uses."""
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
         data = []
         for data_item_data in self.data:
             data_item = data_item_data.to_dict()
             data.append(data_item)
 
+        field_dict["data"] = data
         total = self.total
-
+        field_dict["total"] = total
         limit = self.limit
-
+        field_dict["limit"] = limit
         offset = self.offset
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "data": data,
-                "total": total,
-                "limit": limit,
-                "offset": offset,
-            }
-        )
-
+        field_dict["offset"] = offset
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.payment_link import PaymentLink  # noqa: PLC0415
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """An object from the API's JSON; raises KeyError for a missing required field."""
+        from ..models.payment_link import PaymentLink
 
-        d = dict(src_dict)
         data = []
-        _data = d.pop("data")
+        _data = src_dict["data"]
         for data_item_data in _data:
             data_item = PaymentLink.from_dict(data_item_data)
 
             data.append(data_item)
 
-        total = d.pop("total")
-
-        limit = d.pop("limit")
-
-        offset = d.pop("offset")
-
-        payment_link_list = cls(
-            data=data,
-            total=total,
-            limit=limit,
-            offset=offset,
-        )
-
-        payment_link_list.additional_properties = d
-        return payment_link_list
+        total = src_dict["total"]
+        limit = src_dict["limit"]
+        offset = src_dict["offset"]
+        _instance = cls.__new__(cls)
+        _instance.data = data
+        _instance.total = total
+        _instance.limit = limit
+        _instance.offset = offset
+        # Most bodies carry no unknown field; counting avoids scanning them.
+        if len(src_dict) > 4:
+            _extras = {key: value for key, value in src_dict.items() if key not in _FIELDS}
+        else:
+            _extras = {}
+        _instance.additional_properties = _extras
+        return _instance
 
     @property
     def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+        """Names of the fields the document does not define."""
+        return list(self.additional_properties)
 
     def __getitem__(self, key: str) -> Any:
         return self.additional_properties[key]

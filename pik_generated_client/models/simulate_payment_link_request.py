@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self
 
 from attrs import define as _attrs_define
 
 from ..models.simulate_payment_link_request_status import SimulatePaymentLinkRequestStatus
 
-T = TypeVar("T", bound="SimulatePaymentLinkRequest")
+_FIELDS = frozenset(
+    {
+        "status",
+    }
+)
 
 
 @_attrs_define
@@ -24,25 +28,20 @@ class SimulatePaymentLinkRequest:
     status: SimulatePaymentLinkRequestStatus
 
     def to_dict(self) -> dict[str, Any]:
-        status = self.status.value
+        """This object as the JSON-ready dict the API uses."""
 
         field_dict: dict[str, Any] = {}
+        status = self.status.value
 
-        field_dict.update(
-            {
-                "status": status,
-            }
-        )
-
+        field_dict["status"] = status
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        status = SimulatePaymentLinkRequestStatus(d.pop("status"))
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """An object from the API's JSON; raises KeyError for a missing required field."""
 
-        simulate_payment_link_request = cls(
-            status=status,
-        )
+        status = SimulatePaymentLinkRequestStatus.parse(src_dict["status"])
 
-        return simulate_payment_link_request
+        _instance = cls.__new__(cls)
+        _instance.status = status
+        return _instance

@@ -1,4 +1,5 @@
 from enum import StrEnum
+from typing import Self, cast
 
 
 class SimulatePaymentLinkRequestStatus(StrEnum):
@@ -8,3 +9,23 @@ class SimulatePaymentLinkRequestStatus(StrEnum):
 
     def __str__(self) -> str:
         return str(self.value)
+
+    @classmethod
+    def parse(cls, value: str) -> Self:
+        """The member for `value`; a value not listed yet becomes an unnamed, unknown member."""
+        member = cls._value2member_map_.get(value)
+        return cls(value) if member is None else cast(Self, member)
+
+    @classmethod
+    def _missing_(cls, value: object) -> Self | None:
+        if not isinstance(value, str):
+            return None
+        unknown = str.__new__(cls, value)
+        unknown._name_ = value
+        unknown._value_ = value
+        return unknown
+
+    @property
+    def is_known(self) -> bool:
+        """Whether this value is one the document lists."""
+        return self._value_ in type(self)._value2member_map_

@@ -1,4 +1,3 @@
-from http import HTTPStatus
 from typing import Any
 
 import httpx
@@ -8,7 +7,9 @@ from ...client import AuthenticatedClient, Client
 from ...models.create_payment_link_request import CreatePaymentLinkRequest
 from ...models.error_response import ErrorResponse
 from ...models.payment_link import PaymentLink
-from ...types import Response
+from ...types import Response, build_response
+
+OPERATION = "create_payment_link"
 
 
 def _get_kwargs(
@@ -21,11 +22,9 @@ def _get_kwargs(
         "method": "post",
         "url": "/payment-links",
     }
-
     _kwargs["json"] = body.to_dict()
 
     headers["Content-Type"] = "application/json"
-
     _kwargs["headers"] = headers
     return _kwargs
 
@@ -64,19 +63,24 @@ def _parse_response(
         return response_500
 
     if client.raise_on_unexpected_status:
-        raise errors.UnexpectedStatus(response.status_code, response.content)
-    else:
-        return None
+        raise errors.UnexpectedStatus(
+            "this status is not documented for the operation",
+            operation=OPERATION,
+            status_code=response.status_code,
+            content=response.content,
+            redact=client.redact,
+        )
+    return None
 
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[ErrorResponse | PaymentLink]:
-    return Response(
-        status_code=HTTPStatus(response.status_code),
-        content=response.content,
-        headers=response.headers,
-        parsed=_parse_response(client=client, response=response),
+    return build_response(
+        operation=OPERATION,
+        response=response,
+        parse=lambda received: _parse_response(client=client, response=received),
+        redact=client.redact,
     )
 
 
@@ -87,7 +91,7 @@ def sync_detailed(
 ) -> Response[ErrorResponse | PaymentLink]:
     """Create a payment link
 
-     Creates a new `active` payment link for a fixed amount of one digital asset and returns
+    Creates a new `active` payment link for a fixed amount of one digital asset and returns
     it, with the `url` to send to your customer.
 
     A request that does not match the schema is a `400 invalid_request`. A well-formed
@@ -100,21 +104,20 @@ def sync_detailed(
             'currency': 'USDT', 'description': 'Order #1234'}.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
+        errors.UnexpectedStatus: The status is undocumented and `raise_on_unexpected_status` is
+            set, or it is not an HTTP status at all.
+        errors.InvalidResponse: The body is not what the document promises.
+        httpx.TimeoutException: The request took longer than the client's timeout.
+        httpx.TransportError: The request failed on the network, after any retries.
 
     Returns:
-        Response[ErrorResponse | PaymentLink]
+        Response[ErrorResponse | PaymentLink]: status, headers, raw and parsed body.
     """
 
     kwargs = _get_kwargs(
         body=body,
     )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
+    response = client.get_httpx_client().request(**kwargs)
     return _build_response(client=client, response=response)
 
 
@@ -125,7 +128,7 @@ def sync(
 ) -> ErrorResponse | PaymentLink | None:
     """Create a payment link
 
-     Creates a new `active` payment link for a fixed amount of one digital asset and returns
+    Creates a new `active` payment link for a fixed amount of one digital asset and returns
     it, with the `url` to send to your customer.
 
     A request that does not match the schema is a `400 invalid_request`. A well-formed
@@ -138,11 +141,14 @@ def sync(
             'currency': 'USDT', 'description': 'Order #1234'}.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
+        errors.UnexpectedStatus: The status is undocumented and `raise_on_unexpected_status` is
+            set, or it is not an HTTP status at all.
+        errors.InvalidResponse: The body is not what the document promises.
+        httpx.TimeoutException: The request took longer than the client's timeout.
+        httpx.TransportError: The request failed on the network, after any retries.
 
     Returns:
-        ErrorResponse | PaymentLink
+        ErrorResponse | PaymentLink: the parsed body, or None for an undocumented status.
     """
 
     return sync_detailed(
@@ -158,7 +164,7 @@ async def asyncio_detailed(
 ) -> Response[ErrorResponse | PaymentLink]:
     """Create a payment link
 
-     Creates a new `active` payment link for a fixed amount of one digital asset and returns
+    Creates a new `active` payment link for a fixed amount of one digital asset and returns
     it, with the `url` to send to your customer.
 
     A request that does not match the schema is a `400 invalid_request`. A well-formed
@@ -171,19 +177,20 @@ async def asyncio_detailed(
             'currency': 'USDT', 'description': 'Order #1234'}.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
+        errors.UnexpectedStatus: The status is undocumented and `raise_on_unexpected_status` is
+            set, or it is not an HTTP status at all.
+        errors.InvalidResponse: The body is not what the document promises.
+        httpx.TimeoutException: The request took longer than the client's timeout.
+        httpx.TransportError: The request failed on the network, after any retries.
 
     Returns:
-        Response[ErrorResponse | PaymentLink]
+        Response[ErrorResponse | PaymentLink]: status, headers, raw and parsed body.
     """
 
     kwargs = _get_kwargs(
         body=body,
     )
-
     response = await client.get_async_httpx_client().request(**kwargs)
-
     return _build_response(client=client, response=response)
 
 
@@ -194,7 +201,7 @@ async def asyncio(
 ) -> ErrorResponse | PaymentLink | None:
     """Create a payment link
 
-     Creates a new `active` payment link for a fixed amount of one digital asset and returns
+    Creates a new `active` payment link for a fixed amount of one digital asset and returns
     it, with the `url` to send to your customer.
 
     A request that does not match the schema is a `400 invalid_request`. A well-formed
@@ -207,11 +214,14 @@ async def asyncio(
             'currency': 'USDT', 'description': 'Order #1234'}.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
+        errors.UnexpectedStatus: The status is undocumented and `raise_on_unexpected_status` is
+            set, or it is not an HTTP status at all.
+        errors.InvalidResponse: The body is not what the document promises.
+        httpx.TimeoutException: The request took longer than the client's timeout.
+        httpx.TransportError: The request failed on the network, after any retries.
 
     Returns:
-        ErrorResponse | PaymentLink
+        ErrorResponse | PaymentLink: the parsed body, or None for an undocumented status.
     """
 
     return (

@@ -1,4 +1,3 @@
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
@@ -8,7 +7,9 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_response import ErrorResponse
 from ...models.payment_link import PaymentLink
-from ...types import Response
+from ...types import Response, build_response
+
+OPERATION = "get_payment_link"
 
 
 def _get_kwargs(
@@ -20,7 +21,6 @@ def _get_kwargs(
             id=quote(str(id), safe=""),
         ),
     }
-
     return _kwargs
 
 
@@ -58,19 +58,24 @@ def _parse_response(
         return response_500
 
     if client.raise_on_unexpected_status:
-        raise errors.UnexpectedStatus(response.status_code, response.content)
-    else:
-        return None
+        raise errors.UnexpectedStatus(
+            "this status is not documented for the operation",
+            operation=OPERATION,
+            status_code=response.status_code,
+            content=response.content,
+            redact=client.redact,
+        )
+    return None
 
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[ErrorResponse | PaymentLink]:
-    return Response(
-        status_code=HTTPStatus(response.status_code),
-        content=response.content,
-        headers=response.headers,
-        parsed=_parse_response(client=client, response=response),
+    return build_response(
+        operation=OPERATION,
+        response=response,
+        parse=lambda received: _parse_response(client=client, response=received),
+        redact=client.redact,
     )
 
 
@@ -81,7 +86,7 @@ def sync_detailed(
 ) -> Response[ErrorResponse | PaymentLink]:
     """Retrieve a payment link
 
-     Returns a single payment link of your account by its id, with its current status;
+    Returns a single payment link of your account by its id, with its current status;
     `paid_at` is present once the link is paid. An id that is not in your account is a
     `404 not_found`.
 
@@ -90,21 +95,20 @@ def sync_detailed(
             Example: pl_abc123xyz.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
+        errors.UnexpectedStatus: The status is undocumented and `raise_on_unexpected_status` is
+            set, or it is not an HTTP status at all.
+        errors.InvalidResponse: The body is not what the document promises.
+        httpx.TimeoutException: The request took longer than the client's timeout.
+        httpx.TransportError: The request failed on the network, after any retries.
 
     Returns:
-        Response[ErrorResponse | PaymentLink]
+        Response[ErrorResponse | PaymentLink]: status, headers, raw and parsed body.
     """
 
     kwargs = _get_kwargs(
         id=id,
     )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
+    response = client.get_httpx_client().request(**kwargs)
     return _build_response(client=client, response=response)
 
 
@@ -115,7 +119,7 @@ def sync(
 ) -> ErrorResponse | PaymentLink | None:
     """Retrieve a payment link
 
-     Returns a single payment link of your account by its id, with its current status;
+    Returns a single payment link of your account by its id, with its current status;
     `paid_at` is present once the link is paid. An id that is not in your account is a
     `404 not_found`.
 
@@ -124,11 +128,14 @@ def sync(
             Example: pl_abc123xyz.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
+        errors.UnexpectedStatus: The status is undocumented and `raise_on_unexpected_status` is
+            set, or it is not an HTTP status at all.
+        errors.InvalidResponse: The body is not what the document promises.
+        httpx.TimeoutException: The request took longer than the client's timeout.
+        httpx.TransportError: The request failed on the network, after any retries.
 
     Returns:
-        ErrorResponse | PaymentLink
+        ErrorResponse | PaymentLink: the parsed body, or None for an undocumented status.
     """
 
     return sync_detailed(
@@ -144,7 +151,7 @@ async def asyncio_detailed(
 ) -> Response[ErrorResponse | PaymentLink]:
     """Retrieve a payment link
 
-     Returns a single payment link of your account by its id, with its current status;
+    Returns a single payment link of your account by its id, with its current status;
     `paid_at` is present once the link is paid. An id that is not in your account is a
     `404 not_found`.
 
@@ -153,19 +160,20 @@ async def asyncio_detailed(
             Example: pl_abc123xyz.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
+        errors.UnexpectedStatus: The status is undocumented and `raise_on_unexpected_status` is
+            set, or it is not an HTTP status at all.
+        errors.InvalidResponse: The body is not what the document promises.
+        httpx.TimeoutException: The request took longer than the client's timeout.
+        httpx.TransportError: The request failed on the network, after any retries.
 
     Returns:
-        Response[ErrorResponse | PaymentLink]
+        Response[ErrorResponse | PaymentLink]: status, headers, raw and parsed body.
     """
 
     kwargs = _get_kwargs(
         id=id,
     )
-
     response = await client.get_async_httpx_client().request(**kwargs)
-
     return _build_response(client=client, response=response)
 
 
@@ -176,7 +184,7 @@ async def asyncio(
 ) -> ErrorResponse | PaymentLink | None:
     """Retrieve a payment link
 
-     Returns a single payment link of your account by its id, with its current status;
+    Returns a single payment link of your account by its id, with its current status;
     `paid_at` is present once the link is paid. An id that is not in your account is a
     `404 not_found`.
 
@@ -185,11 +193,14 @@ async def asyncio(
             Example: pl_abc123xyz.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
+        errors.UnexpectedStatus: The status is undocumented and `raise_on_unexpected_status` is
+            set, or it is not an HTTP status at all.
+        errors.InvalidResponse: The body is not what the document promises.
+        httpx.TimeoutException: The request took longer than the client's timeout.
+        httpx.TransportError: The request failed on the network, after any retries.
 
     Returns:
-        ErrorResponse | PaymentLink
+        ErrorResponse | PaymentLink: the parsed body, or None for an undocumented status.
     """
 
     return (

@@ -1,4 +1,4 @@
-from http import HTTPStatus
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -6,9 +6,12 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_response import ErrorResponse
+from ...models.payment_link import PaymentLink
 from ...models.payment_link_list import PaymentLinkList
 from ...models.payment_link_status import PaymentLinkStatus
-from ...types import UNSET, Response, Unset
+from ...types import UNSET, Response, Unset, build_response
+
+OPERATION = "list_payment_links"
 
 
 def _get_kwargs(
@@ -36,7 +39,6 @@ def _get_kwargs(
         "url": "/payment-links",
         "params": params,
     }
-
     return _kwargs
 
 
@@ -69,19 +71,24 @@ def _parse_response(
         return response_500
 
     if client.raise_on_unexpected_status:
-        raise errors.UnexpectedStatus(response.status_code, response.content)
-    else:
-        return None
+        raise errors.UnexpectedStatus(
+            "this status is not documented for the operation",
+            operation=OPERATION,
+            status_code=response.status_code,
+            content=response.content,
+            redact=client.redact,
+        )
+    return None
 
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[ErrorResponse | PaymentLinkList]:
-    return Response(
-        status_code=HTTPStatus(response.status_code),
-        content=response.content,
-        headers=response.headers,
-        parsed=_parse_response(client=client, response=response),
+    return build_response(
+        operation=OPERATION,
+        response=response,
+        parse=lambda received: _parse_response(client=client, response=received),
+        redact=client.redact,
     )
 
 
@@ -94,7 +101,7 @@ def sync_detailed(
 ) -> Response[ErrorResponse | PaymentLinkList]:
     """List payment links
 
-     Returns one page of the payment links in your account, newest first, optionally
+    Returns one page of the payment links in your account, newest first, optionally
     filtered by status. `total` counts every link that matches the filter, so the next
     page starts at `offset + limit` while that is less than `total`.
 
@@ -107,11 +114,14 @@ def sync_detailed(
         offset (int | Unset):  Default: 0.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
+        errors.UnexpectedStatus: The status is undocumented and `raise_on_unexpected_status` is
+            set, or it is not an HTTP status at all.
+        errors.InvalidResponse: The body is not what the document promises.
+        httpx.TimeoutException: The request took longer than the client's timeout.
+        httpx.TransportError: The request failed on the network, after any retries.
 
     Returns:
-        Response[ErrorResponse | PaymentLinkList]
+        Response[ErrorResponse | PaymentLinkList]: status, headers, raw and parsed body.
     """
 
     kwargs = _get_kwargs(
@@ -119,11 +129,7 @@ def sync_detailed(
         limit=limit,
         offset=offset,
     )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
+    response = client.get_httpx_client().request(**kwargs)
     return _build_response(client=client, response=response)
 
 
@@ -136,7 +142,7 @@ def sync(
 ) -> ErrorResponse | PaymentLinkList | None:
     """List payment links
 
-     Returns one page of the payment links in your account, newest first, optionally
+    Returns one page of the payment links in your account, newest first, optionally
     filtered by status. `total` counts every link that matches the filter, so the next
     page starts at `offset + limit` while that is less than `total`.
 
@@ -149,11 +155,14 @@ def sync(
         offset (int | Unset):  Default: 0.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
+        errors.UnexpectedStatus: The status is undocumented and `raise_on_unexpected_status` is
+            set, or it is not an HTTP status at all.
+        errors.InvalidResponse: The body is not what the document promises.
+        httpx.TimeoutException: The request took longer than the client's timeout.
+        httpx.TransportError: The request failed on the network, after any retries.
 
     Returns:
-        ErrorResponse | PaymentLinkList
+        ErrorResponse | PaymentLinkList: the parsed body, or None for an undocumented status.
     """
 
     return sync_detailed(
@@ -173,7 +182,7 @@ async def asyncio_detailed(
 ) -> Response[ErrorResponse | PaymentLinkList]:
     """List payment links
 
-     Returns one page of the payment links in your account, newest first, optionally
+    Returns one page of the payment links in your account, newest first, optionally
     filtered by status. `total` counts every link that matches the filter, so the next
     page starts at `offset + limit` while that is less than `total`.
 
@@ -186,11 +195,14 @@ async def asyncio_detailed(
         offset (int | Unset):  Default: 0.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
+        errors.UnexpectedStatus: The status is undocumented and `raise_on_unexpected_status` is
+            set, or it is not an HTTP status at all.
+        errors.InvalidResponse: The body is not what the document promises.
+        httpx.TimeoutException: The request took longer than the client's timeout.
+        httpx.TransportError: The request failed on the network, after any retries.
 
     Returns:
-        Response[ErrorResponse | PaymentLinkList]
+        Response[ErrorResponse | PaymentLinkList]: status, headers, raw and parsed body.
     """
 
     kwargs = _get_kwargs(
@@ -198,9 +210,7 @@ async def asyncio_detailed(
         limit=limit,
         offset=offset,
     )
-
     response = await client.get_async_httpx_client().request(**kwargs)
-
     return _build_response(client=client, response=response)
 
 
@@ -213,7 +223,7 @@ async def asyncio(
 ) -> ErrorResponse | PaymentLinkList | None:
     """List payment links
 
-     Returns one page of the payment links in your account, newest first, optionally
+    Returns one page of the payment links in your account, newest first, optionally
     filtered by status. `total` counts every link that matches the filter, so the next
     page starts at `offset + limit` while that is less than `total`.
 
@@ -226,11 +236,14 @@ async def asyncio(
         offset (int | Unset):  Default: 0.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
+        errors.UnexpectedStatus: The status is undocumented and `raise_on_unexpected_status` is
+            set, or it is not an HTTP status at all.
+        errors.InvalidResponse: The body is not what the document promises.
+        httpx.TimeoutException: The request took longer than the client's timeout.
+        httpx.TransportError: The request failed on the network, after any retries.
 
     Returns:
-        ErrorResponse | PaymentLinkList
+        ErrorResponse | PaymentLinkList: the parsed body, or None for an undocumented status.
     """
 
     return (
@@ -241,3 +254,77 @@ async def asyncio(
             offset=offset,
         )
     ).parsed
+
+
+def _page_or_raise(
+    response: Response[ErrorResponse | PaymentLinkList], client: AuthenticatedClient | Client
+) -> PaymentLinkList:
+    if isinstance(response.parsed, PaymentLinkList):
+        return response.parsed
+    raise errors.api_error(
+        operation=OPERATION, status_code=response.status_code, content=response.content, redact=client.redact
+    )
+
+
+def _next_offset(page: PaymentLinkList, offset: int) -> int | None:
+    # Stop at the reported total, and on an empty page whatever the total says.
+    items = page.data
+    offset += len(items)
+    return offset if items and offset < page.total else None
+
+
+def sync_iter(
+    *,
+    client: AuthenticatedClient | Client,
+    status: PaymentLinkStatus | Unset = UNSET,
+    limit: int | Unset = 20,
+) -> Iterator[PaymentLink]:
+    """Every item of every page, fetching each page only when the previous one is used up.
+
+    Takes the operation's filters; `limit` is the page size.
+
+    Raises:
+        errors.ApiError: A page request was answered with an error.
+    """
+    offset: int | None = 0
+    while offset is not None:
+        page = _page_or_raise(
+            sync_detailed(
+                client=client,
+                status=status,
+                limit=limit,
+                offset=offset,
+            ),
+            client,
+        )
+        yield from page.data
+        offset = _next_offset(page, offset)
+
+
+async def asyncio_iter(
+    *,
+    client: AuthenticatedClient | Client,
+    status: PaymentLinkStatus | Unset = UNSET,
+    limit: int | Unset = 20,
+) -> AsyncIterator[PaymentLink]:
+    """Every item of every page, fetching each page only when the previous one is used up.
+
+    Takes the operation's filters; `limit` is the page size.
+
+    Raises:
+        errors.ApiError: A page request was answered with an error.
+    """
+    offset: int | None = 0
+    while offset is not None:
+        page = _page_or_raise(
+            await asyncio_detailed(
+                client=client,
+                status=status,
+                limit=limit,
+                offset=offset,
+            ),
+            client,
+        )
+        for item in page.data:
+            yield item
+        offset = _next_offset(page, offset)

@@ -1,4 +1,3 @@
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
@@ -9,7 +8,9 @@ from ...client import AuthenticatedClient, Client
 from ...models.error_response import ErrorResponse
 from ...models.payment_link import PaymentLink
 from ...models.simulate_payment_link_request import SimulatePaymentLinkRequest
-from ...types import Response
+from ...types import Response, build_response
+
+OPERATION = "simulate_payment_link"
 
 
 def _get_kwargs(
@@ -25,11 +26,9 @@ def _get_kwargs(
             id=quote(str(id), safe=""),
         ),
     }
-
     _kwargs["json"] = body.to_dict()
 
     headers["Content-Type"] = "application/json"
-
     _kwargs["headers"] = headers
     return _kwargs
 
@@ -73,19 +72,24 @@ def _parse_response(
         return response_500
 
     if client.raise_on_unexpected_status:
-        raise errors.UnexpectedStatus(response.status_code, response.content)
-    else:
-        return None
+        raise errors.UnexpectedStatus(
+            "this status is not documented for the operation",
+            operation=OPERATION,
+            status_code=response.status_code,
+            content=response.content,
+            redact=client.redact,
+        )
+    return None
 
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[ErrorResponse | PaymentLink]:
-    return Response(
-        status_code=HTTPStatus(response.status_code),
-        content=response.content,
-        headers=response.headers,
-        parsed=_parse_response(client=client, response=response),
+    return build_response(
+        operation=OPERATION,
+        response=response,
+        parse=lambda received: _parse_response(client=client, response=received),
+        redact=client.redact,
     )
 
 
@@ -97,7 +101,7 @@ def sync_detailed(
 ) -> Response[ErrorResponse | PaymentLink]:
     """Simulate a payment link's outcome (sandbox only)
 
-     Available on sandbox servers only. Moves an `active` link into the final state you
+    Available on sandbox servers only. Moves an `active` link into the final state you
     name, as a customer's payment (`paid`, which sets `paid_at`), an expiry (`expired`) or
     a manual deactivation (`deactivated`) would, and returns the link. A link that is
     already in a final state never changes again: asking is a `422 unprocessable_entity`.
@@ -109,22 +113,21 @@ def sync_detailed(
             {'status': 'paid'}.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
+        errors.UnexpectedStatus: The status is undocumented and `raise_on_unexpected_status` is
+            set, or it is not an HTTP status at all.
+        errors.InvalidResponse: The body is not what the document promises.
+        httpx.TimeoutException: The request took longer than the client's timeout.
+        httpx.TransportError: The request failed on the network, after any retries.
 
     Returns:
-        Response[ErrorResponse | PaymentLink]
+        Response[ErrorResponse | PaymentLink]: status, headers, raw and parsed body.
     """
 
     kwargs = _get_kwargs(
         id=id,
         body=body,
     )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
+    response = client.get_httpx_client().request(**kwargs)
     return _build_response(client=client, response=response)
 
 
@@ -136,7 +139,7 @@ def sync(
 ) -> ErrorResponse | PaymentLink | None:
     """Simulate a payment link's outcome (sandbox only)
 
-     Available on sandbox servers only. Moves an `active` link into the final state you
+    Available on sandbox servers only. Moves an `active` link into the final state you
     name, as a customer's payment (`paid`, which sets `paid_at`), an expiry (`expired`) or
     a manual deactivation (`deactivated`) would, and returns the link. A link that is
     already in a final state never changes again: asking is a `422 unprocessable_entity`.
@@ -148,11 +151,14 @@ def sync(
             {'status': 'paid'}.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
+        errors.UnexpectedStatus: The status is undocumented and `raise_on_unexpected_status` is
+            set, or it is not an HTTP status at all.
+        errors.InvalidResponse: The body is not what the document promises.
+        httpx.TimeoutException: The request took longer than the client's timeout.
+        httpx.TransportError: The request failed on the network, after any retries.
 
     Returns:
-        ErrorResponse | PaymentLink
+        ErrorResponse | PaymentLink: the parsed body, or None for an undocumented status.
     """
 
     return sync_detailed(
@@ -170,7 +176,7 @@ async def asyncio_detailed(
 ) -> Response[ErrorResponse | PaymentLink]:
     """Simulate a payment link's outcome (sandbox only)
 
-     Available on sandbox servers only. Moves an `active` link into the final state you
+    Available on sandbox servers only. Moves an `active` link into the final state you
     name, as a customer's payment (`paid`, which sets `paid_at`), an expiry (`expired`) or
     a manual deactivation (`deactivated`) would, and returns the link. A link that is
     already in a final state never changes again: asking is a `422 unprocessable_entity`.
@@ -182,20 +188,21 @@ async def asyncio_detailed(
             {'status': 'paid'}.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
+        errors.UnexpectedStatus: The status is undocumented and `raise_on_unexpected_status` is
+            set, or it is not an HTTP status at all.
+        errors.InvalidResponse: The body is not what the document promises.
+        httpx.TimeoutException: The request took longer than the client's timeout.
+        httpx.TransportError: The request failed on the network, after any retries.
 
     Returns:
-        Response[ErrorResponse | PaymentLink]
+        Response[ErrorResponse | PaymentLink]: status, headers, raw and parsed body.
     """
 
     kwargs = _get_kwargs(
         id=id,
         body=body,
     )
-
     response = await client.get_async_httpx_client().request(**kwargs)
-
     return _build_response(client=client, response=response)
 
 
@@ -207,7 +214,7 @@ async def asyncio(
 ) -> ErrorResponse | PaymentLink | None:
     """Simulate a payment link's outcome (sandbox only)
 
-     Available on sandbox servers only. Moves an `active` link into the final state you
+    Available on sandbox servers only. Moves an `active` link into the final state you
     name, as a customer's payment (`paid`, which sets `paid_at`), an expiry (`expired`) or
     a manual deactivation (`deactivated`) would, and returns the link. A link that is
     already in a final state never changes again: asking is a `422 unprocessable_entity`.
@@ -219,11 +226,14 @@ async def asyncio(
             {'status': 'paid'}.
 
     Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
+        errors.UnexpectedStatus: The status is undocumented and `raise_on_unexpected_status` is
+            set, or it is not an HTTP status at all.
+        errors.InvalidResponse: The body is not what the document promises.
+        httpx.TimeoutException: The request took longer than the client's timeout.
+        httpx.TransportError: The request failed on the network, after any retries.
 
     Returns:
-        ErrorResponse | PaymentLink
+        ErrorResponse | PaymentLink: the parsed body, or None for an undocumented status.
     """
 
     return (

@@ -1,0 +1,101 @@
+"""What the generated client costs over raw httpx plus json.loads, for the same request over one
+canned in-memory transport (no server, no network): one link, and a page of 100 links."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from pik_generated_client import AuthenticatedClient
+from pik_generated_client.api.payment_links import get_payment_link, list_payment_links
+
+BASE_URL = "https://api-sandbox.pik.global/v1"
+TOKEN = "sk_bench_0123456789"
+GOALS = {"one link": 1.10, "page of 100": 1.30}
+
+
+def canned_link(index: int) -> dict[str, Any]:
+    """A realistic link as the API returns it."""
+    return {
+        "id": f"pl_{index:024d}",
+        "url": f"https://pay.pik.global/pl_{index:024d}",
+        "amount": "75.00",
+        "currency": "USDT",
+        "description": f"Order #{index}",
+        "status": "paid" if index % 3 else "active",
+        "created_at": "2024-01-15T10:30:00Z",
+        **({"paid_at": "2024-01-15T10:45:00Z"} if index % 3 else {}),
+    }
+
+
+def canned_transport() -> httpx.MockTransport:
+    """Answers a get by id with one link and a list with a full page of 100."""
+    one = json.dumps(canned_link(1)).encode()
+    page = json.dumps(
+        {"data": [canned_link(i) for i in range(100)], "total": 1000, "limit": 100, "offset": 0}
+    ).encode()
+    headers = {"Content-Type": "application/json"}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        body = page if request.url.path.endswith("/payment-links") else one
+        return httpx.Response(200, content=body, headers=headers)
+
+    return httpx.MockTransport(answer)
+
+
+def best_of(run: Callable[[], object], rounds: int, repeat: int) -> float:
+    """Median over `repeat` batches of the seconds one call of `run` takes."""
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(rounds):
+            run()
+        samples.append((time.perf_counter() - start) / rounds)
+    return statistics.median(samples)
+
+
+def measure(rounds: int = 2000, repeat: int = 7) -> list[tuple[str, float, float]]:
+    """(case, raw seconds per call, generated client seconds per call) for both cases."""
+    transport = canned_transport()
+    raw = httpx.Client(
+        base_url=BASE_URL, transport=transport, headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    client = AuthenticatedClient(base_url=BASE_URL, token=TOKEN, httpx_args={"transport": transport})
+    link_id = "pl_000000000000000000000001"
+    cases = {
+        "one link": (
+            lambda: json.loads(raw.get(f"/payment-links/{link_id}").content),
+            lambda: get_payment_link.sync(client=client, id=link_id),
+        ),
+        "page of 100": (
+            lambda: json.loads(raw.get("/payment-links", params={"limit": 100}).content),
+            lambda: list_payment_links.sync(client=client, limit=100),
+        ),
+    }
+    results = []
+    for name, (raw_call, client_call) in cases.items():
+        n = rounds if name == "one link" else rounds // 10
+        raw_call(), client_call()  # warm up
+        results.append((name, best_of(raw_call, n, repeat), best_of(client_call, n, repeat)))
+    return results
+
+
+def main() -> None:
+    """Print the table."""
+    print("| case | raw httpx + json.loads | generated client | ratio | goal |")
+    print("|---|---:|---:|---:|---:|")
+    for name, raw_s, client_s in measure():
+        ratio = client_s / raw_s
+        print(
+            f"| {name} | {raw_s * 1e6:.1f} µs | {client_s * 1e6:.1f} µs | {ratio:.2f}x"
+            f" | ≤ {GOALS[name]:.2f}x |"
+        )
+
+
+if __name__ == "__main__":
+    main()
