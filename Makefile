@@ -10,12 +10,14 @@ GENERATED := pik_generated_client
 
 # The generator runs the ruff from our own environment (pinned in pyproject.toml and the lock),
 # never whatever ruff happens to be on PATH.
+# One shell line (joined by `&& \`): check-generated calls it inside a shell block whose
+# variables, such as its temporary folder, must reach every command.
 define generate_into
-	rm -rf $(1)
+rm -rf $(1) && \
 	PATH="$(BIN):$$PATH" $(BIN)/openapi-python-client generate \
 		--path openapi.yaml --config generator-config.yml \
 		--custom-template-path templates \
-		--meta none --fail-on-warning --output-path $(1) >/dev/null
+		--meta none --fail-on-warning --output-path $(1) >/dev/null && \
 	: > $(1)/py.typed
 endef
 
@@ -41,11 +43,11 @@ $(VENV)/bin/uv:
 	$(VENV)/bin/python -m pip install --quiet uv
 
 generate: $(STAMP) ## Regenerate pik_generated_client/ from openapi.yaml, generator-config.yml and templates/
-	$(call generate_into,$(GENERATED))
+	@$(call generate_into,$(GENERATED))
 
 check-generated: $(STAMP) ## Fail with a diff when pik_generated_client/ is not what generation gives
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	$(call generate_into,$$tmp/$(GENERATED)); \
+	$(call generate_into,$$tmp/$(GENERATED)) || exit 1; \
 	if diff -ru --exclude=__pycache__ $(GENERATED) $$tmp/$(GENERATED); then \
 		echo "pik_generated_client/ is in sync with openapi.yaml, generator-config.yml and templates/"; \
 	else \
