@@ -1,0 +1,396 @@
+"""The generated client under faults: retries that never pay twice, timeouts, a key that never
+leaks, forward-compatible parsing, clear errors and pagination. Every fault is scripted with an
+httpx.MockTransport passed through `httpx_args`, the way users plug in their own transports."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from pik_generated_client import AuthenticatedClient, errors
+from pik_generated_client.api.payment_links import (
+    create_payment_link,
+    get_payment_link,
+    list_payment_links,
+)
+from pik_generated_client.client import DEFAULT_TIMEOUT, RetryPolicy, parse_retry_after
+from pik_generated_client.models import (
+    CreatePaymentLinkRequest,
+    ErrorResponse,
+    PaymentLink,
+    PaymentLinkStatus,
+)
+from tests.support.openapi_doc import load_seed
+
+BASE_URL = "https://api-sandbox.pik.global/v1"
+TOKEN = "sk_test_SECRET_a1b2c3d4e5"
+LINK = load_seed("create_201.json")
+Answer = httpx.Response | Exception
+
+
+class Script:
+    """A transport that answers each request with the next scripted answer, recording requests."""
+
+    def __init__(self, *answers: Answer) -> None:
+        self.answers = list(answers)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def client(self, **kwargs: Any) -> AuthenticatedClient:
+        kwargs.setdefault("retry_policy", RetryPolicy(initial_delay=0.001, max_delay=0.002))
+        return AuthenticatedClient(
+            base_url=BASE_URL,
+            token=TOKEN,
+            httpx_args={"transport": httpx.MockTransport(self)},
+            **kwargs,
+        )
+
+
+def json_answer(status: int, body: Any, **headers: str) -> httpx.Response:
+    return httpx.Response(status, json=body, headers=headers)
+
+
+def error_answer(status: int, code: str, **headers: str) -> httpx.Response:
+    return json_answer(status, {"error": {"code": code, "message": f"{code} happened"}}, **headers)
+
+
+def rate_limited(retry_after: str) -> httpx.Response:
+    return error_answer(429, "rate_limited", **{"Retry-After": retry_after})
+
+
+NEW_LINK = CreatePaymentLinkRequest(amount="75.00", currency="USDT")
+
+
+# Retries
+
+
+def test_get_waits_retry_after_on_429_then_succeeds(caplog: pytest.LogCaptureFixture) -> None:
+    script = Script(rate_limited("1"), json_answer(200, LINK))
+    caplog.set_level(logging.INFO, logger="pik_generated_client")
+    started = time.monotonic()
+    link = get_payment_link.sync(client=script.client(), id="pl_abc123xyz")
+    assert isinstance(link, PaymentLink)
+    assert len(script.requests) == 2
+    assert time.monotonic() - started >= 1.0
+    assert "in 1.00 s after HTTP 429 (retry 1 of 2)" in caplog.text
+
+
+def test_get_retries_two_503s_then_succeeds() -> None:
+    script = Script(error_answer(503, "x"), error_answer(503, "x"), json_answer(200, LINK))
+    assert isinstance(get_payment_link.sync(client=script.client(), id="pl_1"), PaymentLink)
+    assert len(script.requests) == 3
+
+
+def test_get_gives_up_after_max_retries_and_returns_the_last_answer() -> None:
+    script = Script(*(error_answer(502, "internal_error") for _ in range(3)))
+    response = get_payment_link.sync_detailed(client=script.client(), id="pl_1")
+    assert response.status_code == 502
+    assert len(script.requests) == 3
+
+
+def test_get_retries_a_connection_error_then_succeeds() -> None:
+    script = Script(httpx.ConnectError("refused"), json_answer(200, LINK))
+    assert isinstance(get_payment_link.sync(client=script.client(), id="pl_1"), PaymentLink)
+    assert len(script.requests) == 2
+
+
+def test_get_retries_a_read_timeout() -> None:
+    script = Script(httpx.ReadTimeout("slow"), json_answer(200, LINK))
+    assert isinstance(get_payment_link.sync(client=script.client(), id="pl_1"), PaymentLink)
+    assert len(script.requests) == 2
+
+
+def test_post_is_never_retried_after_a_500() -> None:
+    script = Script(error_answer(500, "internal_error"), json_answer(201, LINK))
+    result = create_payment_link.sync(client=script.client(), body=NEW_LINK)
+    assert isinstance(result, ErrorResponse)
+    assert result.error.code == "internal_error"
+    assert len(script.requests) == 1
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_post_is_never_retried_after_a_gateway_error(status: int) -> None:
+    script = Script(error_answer(status, "x"), json_answer(201, LINK))
+    create_payment_link.sync_detailed(client=script.client(), body=NEW_LINK)
+    assert len(script.requests) == 1
+
+
+def test_post_is_never_retried_after_a_read_timeout() -> None:
+    script = Script(httpx.ReadTimeout("the link may exist"), json_answer(201, LINK))
+    with pytest.raises(httpx.ReadTimeout):
+        create_payment_link.sync(client=script.client(), body=NEW_LINK)
+    assert len(script.requests) == 1
+
+
+def test_post_is_retried_after_429_with_the_same_body() -> None:
+    script = Script(rate_limited("0"), json_answer(201, LINK))
+    link = create_payment_link.sync(client=script.client(), body=NEW_LINK)
+    assert isinstance(link, PaymentLink)
+    assert [json.loads(r.content) for r in script.requests] == [NEW_LINK.to_dict()] * 2
+
+
+def test_post_is_retried_when_the_connection_failed_before_sending() -> None:
+    script = Script(httpx.ConnectError("refused"), json_answer(201, LINK))
+    assert isinstance(create_payment_link.sync(client=script.client(), body=NEW_LINK), PaymentLink)
+    assert len(script.requests) == 2
+
+
+def test_max_retries_zero_turns_retries_off() -> None:
+    script = Script(error_answer(503, "x"), json_answer(200, LINK))
+    client = AuthenticatedClient(
+        base_url=BASE_URL,
+        token=TOKEN,
+        max_retries=0,
+        httpx_args={"transport": httpx.MockTransport(script)},
+    )
+    assert get_payment_link.sync_detailed(client=client, id="pl_1").status_code == 503
+    assert len(script.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_async_get_retries_503_then_succeeds() -> None:
+    script = Script(error_answer(503, "x"), json_answer(200, LINK))
+    link = await get_payment_link.asyncio(client=script.client(), id="pl_1")
+    assert isinstance(link, PaymentLink)
+    assert len(script.requests) == 2
+
+
+@pytest.mark.anyio
+async def test_async_post_is_never_retried_after_a_500() -> None:
+    script = Script(error_answer(500, "internal_error"), json_answer(201, LINK))
+    await create_payment_link.asyncio(client=script.client(), body=NEW_LINK)
+    assert len(script.requests) == 1
+
+
+def test_retry_after_is_read_as_seconds_or_an_http_date() -> None:
+    assert parse_retry_after("12") == 12.0
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+    in_30_s = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 28.0 <= (parse_retry_after(in_30_s) or 0) <= 30.0
+    assert parse_retry_after(email.utils.formatdate(time.time() - 30, usegmt=True)) == 0.0
+
+
+def test_retry_after_is_capped_at_60_seconds() -> None:
+    request = httpx.Request("GET", f"{BASE_URL}/payment-links")
+    response = httpx.Response(429, headers={"Retry-After": "3600"}, request=request)
+    assert RetryPolicy().next_delay(request, 0, response=response) == 60.0
+
+
+def test_backoff_grows_exponentially_with_jitter() -> None:
+    policy = RetryPolicy(max_retries=5)
+    request = httpx.Request("GET", f"{BASE_URL}/payment-links")
+    response = httpx.Response(503, request=request)
+    for retries_done, ceiling in enumerate([0.5, 1.0, 2.0, 4.0, 8.0]):
+        delay = policy.next_delay(request, retries_done, response=response)
+        assert delay is not None
+        assert 0.75 * ceiling <= delay <= ceiling
+
+
+# Timeouts
+
+
+def test_every_request_has_a_default_timeout() -> None:
+    client = AuthenticatedClient(base_url=BASE_URL, token=TOKEN)
+    assert httpx.Timeout(30.0, connect=5.0) == DEFAULT_TIMEOUT
+    assert client.get_httpx_client().timeout == DEFAULT_TIMEOUT
+    assert client.get_async_httpx_client().timeout == DEFAULT_TIMEOUT
+
+
+def test_timeout_can_be_overridden() -> None:
+    script = Script(json_answer(200, LINK))
+    client = script.client(timeout=httpx.Timeout(2.0))
+    get_payment_link.sync(client=client, id="pl_1")
+    assert script.requests[0].extensions["timeout"]["read"] == 2.0
+
+
+# The secret key
+
+
+def test_key_is_sent_as_a_bearer_token() -> None:
+    script = Script(json_answer(200, LINK))
+    get_payment_link.sync(client=script.client(), id="pl_1")
+    assert script.requests[0].headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+def test_key_never_appears_in_repr_str_errors_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    echo = f"<html>Invalid key {TOKEN} for this account</html>"
+    script = Script(
+        error_answer(503, "x"),
+        httpx.Response(200, text=echo),
+        error_answer(401, "unauthorized"),
+    )
+    client = script.client(raise_on_unexpected_status=True)
+    shown = [repr(client), str(client)]
+    with pytest.raises(errors.InvalidResponse) as invalid:
+        get_payment_link.sync(client=client, id="pl_1")
+    shown += [repr(client), str(client), str(invalid.value), repr(invalid.value)]
+    shown += [invalid.value.excerpt, invalid.value.reason, str(vars(client))]
+    with pytest.raises(errors.ApiError) as api_error:
+        list(list_payment_links.sync_iter(client=client))
+    shown += [str(api_error.value), caplog.text]
+    assert "<redacted>" in invalid.value.excerpt
+    for text in shown:
+        assert TOKEN not in text
+
+
+# Forward compatibility
+
+
+def test_a_status_the_spec_does_not_list_still_parses() -> None:
+    script = Script(json_answer(200, {**LINK, "status": "refunded"}))
+    link = get_payment_link.sync(client=script.client(), id="pl_1")
+    assert isinstance(link, PaymentLink)
+    assert link.status.value == "refunded"
+    assert link.status == "refunded"
+    assert not link.status.is_known
+    assert PaymentLinkStatus.PAID.is_known
+    assert link.to_dict()["status"] == "refunded"
+
+
+def test_unknown_fields_stay_in_additional_properties() -> None:
+    script = Script(json_answer(200, {**LINK, "network": "solana", "fee": {"amount": "0.1"}}))
+    link = get_payment_link.sync(client=script.client(), id="pl_1")
+    assert isinstance(link, PaymentLink)
+    assert link.additional_properties == {"network": "solana", "fee": {"amount": "0.1"}}
+    assert link.to_dict() == {**LINK, "network": "solana", "fee": {"amount": "0.1"}}
+
+
+def test_an_unknown_asset_is_just_a_string() -> None:
+    script = Script(json_answer(200, {**LINK, "currency": "PYUSD"}))
+    link = get_payment_link.sync(client=script.client(), id="pl_1")
+    assert isinstance(link, PaymentLink)
+    assert link.currency == "PYUSD"
+
+
+# Clear errors
+
+
+def test_an_html_body_raises_invalid_response_naming_operation_and_status() -> None:
+    script = Script(httpx.Response(200, text="<html><body>Bad gateway</body></html>"))
+    with pytest.raises(errors.InvalidResponse) as caught:
+        get_payment_link.sync(client=script.client(), id="pl_1")
+    message = str(caught.value)
+    assert message.startswith("get_payment_link: HTTP 200: the body is not JSON")
+    assert "<html><body>Bad gateway" in message
+    assert caught.value.status_code == 200
+    assert isinstance(caught.value, errors.PikClientError)
+
+
+def test_a_missing_required_field_raises_invalid_response() -> None:
+    script = Script(json_answer(200, {k: v for k, v in LINK.items() if k != "id"}))
+    with pytest.raises(errors.InvalidResponse, match="required field 'id' is missing"):
+        get_payment_link.sync(client=script.client(), id="pl_1")
+
+
+def test_a_wrongly_typed_field_raises_invalid_response() -> None:
+    script = Script(json_answer(200, {**LINK, "created_at": 1705314600}))
+    with pytest.raises(errors.InvalidResponse, match="does not match the document"):
+        get_payment_link.sync(client=script.client(), id="pl_1")
+
+
+def test_a_status_http_does_not_define_raises_unexpected_status() -> None:
+    script = Script(httpx.Response(520, text="Web server is returning an unknown error"))
+    with pytest.raises(errors.UnexpectedStatus) as caught:
+        get_payment_link.sync(client=script.client(max_retries=0), id="pl_1")
+    assert caught.value.status_code == 520
+    assert "get_payment_link: HTTP 520" in str(caught.value)
+
+
+def test_an_undocumented_status_raises_when_asked() -> None:
+    script = Script(httpx.Response(418, text="teapot"))
+    with pytest.raises(errors.UnexpectedStatus, match="get_payment_link: HTTP 418"):
+        get_payment_link.sync(client=script.client(raise_on_unexpected_status=True), id="pl_1")
+
+
+def test_an_undocumented_status_returns_none_by_default() -> None:
+    script = Script(httpx.Response(418, text="teapot"))
+    response = get_payment_link.sync_detailed(client=script.client(), id="pl_1")
+    assert response.status_code == 418
+    assert response.parsed is None
+
+
+def test_documented_errors_are_parsed_in_pik_shape() -> None:
+    script = Script(error_answer(404, "not_found"))
+    result = get_payment_link.sync(client=script.client(), id="pl_missing")
+    assert isinstance(result, ErrorResponse)
+    assert result.error.code == "not_found"
+
+
+# Pagination
+
+
+def paged_client(total: int) -> tuple[AuthenticatedClient, list[dict[str, str]]]:
+    links = [{**LINK, "id": f"pl_{i:04d}"} for i in range(total)]
+    queries: list[dict[str, str]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        query = dict(request.url.params)
+        queries.append(query)
+        offset, limit = int(query.get("offset", 0)), int(query.get("limit", 20))
+        page = links[offset : offset + limit]
+        return json_answer(200, {"data": page, "total": total, "limit": limit, "offset": offset})
+
+    client = AuthenticatedClient(
+        base_url=BASE_URL, token=TOKEN, httpx_args={"transport": httpx.MockTransport(answer)}
+    )
+    return client, queries
+
+
+def test_sync_iter_yields_25_links_in_pages_of_10() -> None:
+    client, queries = paged_client(25)
+    links = list(
+        list_payment_links.sync_iter(client=client, status=PaymentLinkStatus.ACTIVE, limit=10)
+    )
+    assert [link.id for link in links] == [f"pl_{i:04d}" for i in range(25)]
+    assert queries == [
+        {"status": "active", "limit": "10", "offset": str(offset)} for offset in (0, 10, 20)
+    ]
+
+
+def test_sync_iter_fetches_a_page_only_when_needed() -> None:
+    client, queries = paged_client(25)
+    links: Iterator[PaymentLink] = list_payment_links.sync_iter(client=client, limit=10)
+    assert queries == []
+    first_ten = [next(links) for _ in range(10)]
+    assert len(first_ten) == 10
+    assert len(queries) == 1
+    next(links)
+    assert len(queries) == 2
+
+
+@pytest.mark.anyio
+async def test_asyncio_iter_yields_25_links_in_pages_of_10() -> None:
+    client, queries = paged_client(25)
+    ids = [link.id async for link in list_payment_links.asyncio_iter(client=client, limit=10)]
+    assert ids == [f"pl_{i:04d}" for i in range(25)]
+    assert [q["offset"] for q in queries] == ["0", "10", "20"]
+
+
+def test_sync_iter_of_an_empty_account_makes_one_request() -> None:
+    client, queries = paged_client(0)
+    assert list(list_payment_links.sync_iter(client=client)) == []
+    assert len(queries) == 1
+
+
+def test_sync_iter_raises_api_error_with_pik_code() -> None:
+    script = Script(error_answer(401, "unauthorized"))
+    with pytest.raises(errors.ApiError) as caught:
+        list(list_payment_links.sync_iter(client=script.client()))
+    assert caught.value.code == "unauthorized"
+    assert caught.value.status_code == 401
+    assert str(caught.value).startswith("list_payment_links: HTTP 401: unauthorized")
