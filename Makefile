@@ -70,3 +70,8 @@ demo: $(STAMP) ## Show the generated client at work
 clean: ## Remove caches and build output (keeps .venv)
 	rm -rf build reports .pytest_cache .mypy_cache .ruff_cache
 	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
+
+.PHONY: bench
+bench: $(STAMP) ## Print benchmark figures and write them to reports/bench.md
+	@mkdir -p reports
+	@$(BIN)/python benchmarks/client_overhead.py | tee reports/bench.md
