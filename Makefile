@@ -55,13 +55,13 @@ check-generated: $(STAMP) ## Fail with a diff when pik_generated_client/ is not 
 		exit 1; \
 	fi
 
-lint: $(STAMP) ## ruff, mypy --strict and OpenAPI validation
+lint: $(STAMP) lint-spec ## ruff, mypy --strict, OpenAPI validation and the spec linters
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict $(GENERATED) tests scripts
 	$(BIN)/openapi-spec-validator openapi.yaml
 
-test: $(STAMP) check-generated lint ## Everything CI runs
+test: $(STAMP) check-generated lint lint-spec ## Everything CI runs
 	$(BIN)/python -m pytest
 
 demo: $(STAMP) ## Show the generated client at work
@@ -75,3 +75,48 @@ clean: ## Remove caches and build output (keeps .venv)
 bench: $(STAMP) ## Print benchmark figures and write them to reports/bench.md
 	@mkdir -p reports
 	@$(BIN)/python benchmarks/client_overhead.py | tee reports/bench.md
+
+# ---------------------------------------------------------------------------------------------
+# The spec for every language: lint, HTML reference, breaking-change guard, portability.
+# Node tools are pinned in package-lock.json and installed by `npm ci` into node_modules/.
+# ---------------------------------------------------------------------------------------------
+NODE_BIN := node_modules/.bin
+NODE_STAMP := node_modules/.installed
+# Redocly CLI reports usage to Redocly unless told not to, and so does the HTML it builds.
+REDOCLY := REDOCLY_TELEMETRY=off $(NODE_BIN)/redocly
+DOCS := build/docs/index.html
+# The last released contract: the highest version under spec/baseline/.
+SPEC_BASELINE ?= $(shell ls spec/baseline/openapi-*.yaml 2>/dev/null | sort -V | tail -n 1)
+# The document check-breaking judges; the guard's own tests point it at altered copies.
+CHECK_SPEC ?= openapi.yaml
+
+.PHONY: node-modules lint-spec docs check-breaking check-portability
+
+node-modules: $(NODE_STAMP) ## Install the Node tools pinned in package-lock.json (fast when nothing changed)
+
+# --ignore-scripts: none of the tools needs an install script, and some dependencies' scripts
+# only report downloads.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+lint-spec: $(NODE_STAMP) ## Spectral (spectral:oas, all rules) and Redocly (recommended): any finding fails
+	$(NODE_BIN)/spectral lint openapi.yaml --ruleset .spectral.yaml --fail-severity=hint
+	$(REDOCLY) lint openapi.yaml --format=stylish
+	@# Redocly's exit code counts errors only; warnings and ignored findings must fail too.
+	$(REDOCLY) lint openapi.yaml --format=json 2>/dev/null | node spec/redocly_zero_findings.mjs
+
+docs: $(NODE_STAMP) ## Self-contained, offline HTML reference of the API in build/docs/index.html
+	@mkdir -p $(dir $(DOCS))
+	$(REDOCLY) build-docs openapi.yaml --inlineBundle --title "PIK Payment Links API" -o $(DOCS)
+	@if grep -Eq '<script[^>]*[[:space:]]src=|<link[^>]*[[:space:]]href=' $(DOCS); then \
+		echo "$(DOCS) loads a script or stylesheet from elsewhere; it must be self-contained" >&2; \
+		exit 1; \
+	fi
+
+check-breaking: $(NODE_STAMP) ## Fail on a breaking change since the last released spec unless info.version's major rose
+	@test -n "$(SPEC_BASELINE)" || { echo "no released spec under spec/baseline/" >&2; exit 1; }
+	node spec/check_breaking.mjs $(SPEC_BASELINE) $(CHECK_SPEC)
+
+check-portability: $(STAMP) $(NODE_STAMP) ## Generate TypeScript types and a Java client from the spec and compile them
+	$(BIN)/python -m pytest tests/portability -q
