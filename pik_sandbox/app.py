@@ -1,0 +1,225 @@
+"""The sandbox as an ASGI application: Connexion bound to openapi.yaml, plus the checkout page."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
+
+import connexion  # type: ignore[import-untyped]
+import yaml
+from connexion.datastructures import MediaTypeDict  # type: ignore[import-untyped]
+from connexion.exceptions import ProblemException  # type: ignore[import-untyped]
+from connexion.lifecycle import ConnexionResponse  # type: ignore[import-untyped]
+from connexion.middleware import MiddlewarePosition  # type: ignore[import-untyped]
+from connexion.middleware.main import ConnexionMiddleware  # type: ignore[import-untyped]
+from connexion.middleware.server_error import (  # type: ignore[import-untyped]
+    ServerErrorMiddleware,
+)
+from connexion.options import SwaggerUIOptions  # type: ignore[import-untyped]
+from connexion.resolver import Resolver  # type: ignore[import-untyped]
+from connexion.validators import VALIDATOR_MAP  # type: ignore[import-untyped]
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from pik_sandbox import checkout, handlers
+from pik_sandbox.errors import JSON_MEDIA_TYPE, SandboxError, default_message, error_body
+from pik_sandbox.middleware import RateLimitMiddleware, SandboxMiddleware
+from pik_sandbox.settings import SandboxSettings
+from pik_sandbox.spec import load_spec
+from pik_sandbox.state import Sandbox
+from pik_sandbox.store import PaymentLinkStore
+from pik_sandbox.validation import ReadableJSONBodyValidator, ReadableParameterValidator
+
+logger = logging.getLogger("pik_sandbox")
+
+API_BASE_PATH = "/v1"
+DOCS_PATH = "/docs"
+BEARER_INFO_FUNC = "pik_sandbox.auth.bearer_info"
+UNAUTHORIZED_MESSAGE = (
+    "Missing or invalid API key; send it as `Authorization: Bearer YOUR_API_KEY`."
+)
+
+
+def _snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def resolve_handler(operation_id: str) -> Callable[..., Any]:
+    """The handler of an operationId: createPaymentLink -> handlers.create_payment_link."""
+    function: Callable[..., Any] = getattr(handlers, _snake_case(operation_id))
+    return function
+
+
+def _json_response(
+    status: int, message: str, headers: dict[str, str] | None = None
+) -> ConnexionResponse:
+    return ConnexionResponse(
+        status_code=status,
+        mimetype=JSON_MEDIA_TYPE,
+        body=error_body(status, message),
+        headers=headers or {},
+    )
+
+
+class _ErrorHandlers:
+    """Connexion error handlers that answer every failure in PIK's error shape."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        # Each documented path as a regular expression, with the methods it has, for `Allow`.
+        self._paths: list[tuple[re.Pattern[str], list[str]]] = []
+        for template, item in spec.get("paths", {}).items():
+            pattern = re.escape(API_BASE_PATH + template)
+            pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", pattern)
+            methods = [m.upper() for m in item if m in {"get", "post", "put", "patch", "delete"}]
+            self._paths.append((re.compile(pattern + "/?$"), methods))
+
+    def _allowed(self, path: str) -> list[str] | None:
+        for pattern, methods in self._paths:
+            if pattern.match(path):
+                return methods
+        return None
+
+    async def sandbox_error(self, _request: Any, exc: Exception) -> ConnexionResponse:
+        assert isinstance(exc, SandboxError)
+        return ConnexionResponse(
+            status_code=exc.status,
+            mimetype=JSON_MEDIA_TYPE,
+            body=error_body(exc.status, exc.message, exc.code),
+            headers=exc.headers,
+        )
+
+    async def problem(self, _request: Any, exc: Exception) -> ConnexionResponse:
+        assert isinstance(exc, ProblemException)
+        status = int(exc.status)
+        headers = dict(exc.headers or {})
+        if status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+            return _json_response(401, UNAUTHORIZED_MESSAGE, headers)
+        if status == 415:
+            return _json_response(
+                415, "Content-Type must be application/json for this operation.", headers
+            )
+        detail = str(exc.detail or exc.title or default_message(status))
+        # Connexion's own details may run over several lines (schema dumps); keep the first.
+        message = detail.strip().splitlines()[0] if detail.strip() else default_message(status)
+        if not message.endswith((".", "?", "!")):
+            message += "."
+        if status >= 500:
+            logger.error("request failed: %s", detail)
+        return _json_response(status, message, headers)
+
+    async def http_error(self, request: Any, exc: Exception) -> ConnexionResponse:
+        assert isinstance(exc, HTTPException)
+        status = exc.status_code
+        headers = dict(exc.headers or {})
+        path = request.url.path
+        method = request.method
+        if status == 404:
+            allowed = self._allowed(path)
+            if allowed and method not in allowed:
+                status = 405
+            else:
+                return _json_response(404, f"Nothing here: {path} is not a path of this API.")
+        if status == 405:
+            allowed = self._allowed(path) or [
+                m.strip() for m in headers.get("Allow", "").split(",") if m.strip()
+            ]
+            headers["Allow"] = ", ".join(allowed)
+            return _json_response(
+                405,
+                f"{method} is not allowed on {path}; allowed: {', '.join(allowed)}.",
+                headers,
+            )
+        return _json_response(status, str(exc.detail or default_message(status)), headers)
+
+    async def unexpected(self, _request: Any, exc: Exception) -> ConnexionResponse:
+        logger.error("unexpected error", exc_info=exc)
+        return _json_response(500, "An internal error occurred; retry later.")
+
+
+def _public_document(spec: dict[str, Any], public_url: str) -> str:
+    """openapi.yaml as this sandbox serves it: the contract, with this server listed first."""
+    document = dict(spec)
+    document["servers"] = [
+        {"url": public_url + API_BASE_PATH, "description": "This local sandbox"},
+        *spec.get("servers", []),
+    ]
+    text: str = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    return text
+
+
+def create_app(settings: SandboxSettings) -> connexion.AsyncApp:
+    """A sandbox serving `settings`, as an ASGI application (Connexion's AsyncApp)."""
+    store = PaymentLinkStore(settings.db_path)
+    sandbox = Sandbox(settings=settings, store=store)
+    spec = load_spec()
+    served_document = _public_document(load_spec(), settings.public_url)
+    # The shared document must not name Python functions; only this in-memory copy does.
+    spec["components"]["securitySchemes"]["bearerAuth"]["x-bearerInfoFunc"] = BEARER_INFO_FUNC
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        yield
+        store.close()
+
+    errors = _ErrorHandlers(spec)
+    middlewares = list(ConnexionMiddleware.default_middlewares)
+    # Connexion's last-resort handler answers problem+json; ours answers in PIK's shape.
+    middlewares[middlewares.index(ServerErrorMiddleware)] = partial(
+        ServerErrorMiddleware, handler=errors.unexpected
+    )
+    app = connexion.AsyncApp(
+        __name__,
+        lifespan=lifespan,
+        middlewares=middlewares,
+        swagger_ui_options=SwaggerUIOptions(
+            serve_spec=False,
+            swagger_ui_path=DOCS_PATH,
+            swagger_ui_template_arguments={
+                "urls": [{"url": "/openapi.yaml", "name": spec["info"]["title"]}]
+            },
+        ),
+    )
+    validator_map = {
+        "parameter": ReadableParameterValidator,
+        # A MediaTypeDict, as Connexion's own: a plain dict would miss `application/json` and
+        # silently skip body validation.
+        "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": ReadableJSONBodyValidator}),
+    }
+    app.add_api(
+        spec,
+        base_path=API_BASE_PATH,
+        resolver=Resolver(resolve_handler),
+        pythonic_params=True,
+        strict_validation=True,
+        validate_responses=settings.validate_responses,
+        validator_map=validator_map,
+    )
+    app.add_middleware(
+        SandboxMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, sandbox=sandbox
+    )
+    app.add_middleware(
+        RateLimitMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION, sandbox=sandbox
+    )
+    app.add_error_handler(SandboxError, errors.sandbox_error)
+    app.add_error_handler(ProblemException, errors.problem)
+    app.add_error_handler(HTTPException, errors.http_error)
+    app.add_error_handler(Exception, errors.unexpected)
+
+    async def openapi_document(_request: Request) -> Response:
+        return Response(served_document, media_type="application/yaml")
+
+    async def docs_redirect(_request: Request) -> Response:
+        return RedirectResponse(API_BASE_PATH + DOCS_PATH + "/", status_code=307)
+
+    app.add_url_rule("/openapi.yaml", "openapi_document", openapi_document, methods=["GET"])
+    app.add_url_rule("/docs", "docs", docs_redirect, methods=["GET"])
+    app.add_url_rule("/docs/", "docs_slash", docs_redirect, methods=["GET"])
+    app.add_url_rule("/", "root", docs_redirect, methods=["GET"])
+    checkout.add_routes(app)
+    return app

@@ -1,0 +1,169 @@
+"""The hosted checkout page a link's `url` points at: what the customer sees and pays on.
+
+No API key is involved: whoever has the link's URL is the customer. The page is self-contained
+(no scripts, fonts or images from anywhere) and paying is an ordinary form POST followed by a
+redirect, so it works without JavaScript and a reload never pays twice.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any, Final
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from pik_sandbox.state import sandbox_from_scope
+from pik_sandbox.store import PaymentLinkRecord, TransitionRefused
+
+CHECKOUT_PATH: Final = "/pay/{link_id}"
+
+_HEADERS: Final = {
+    # Nothing may load from elsewhere, and the form may only post back here.
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+_STYLE: Final = """
+:root { color-scheme: light; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+       color: #1b1f24; background: #f3f4f6; }
+main { max-width: 28rem; margin: 3rem auto; padding: 2rem; background: #fff;
+       border: 1px solid #d0d5dd; border-radius: 12px; }
+.merchant { margin: 0 0 .25rem; color: #4a5160; font-size: .875rem; }
+h1 { margin: 0 0 1.5rem; font-size: 1.5rem; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: .5rem 1rem; margin: 0 0 1.5rem; }
+dt { color: #4a5160; }
+dd { margin: 0; font-weight: 600; overflow-wrap: anywhere; }
+.status { display: inline-block; padding: .125rem .5rem; border-radius: 999px;
+          font-size: .875rem; }
+.status-active { background: #e6f0ff; color: #0b3d91; }
+.status-paid { background: #e3f5e8; color: #135c2c; }
+.status-expired, .status-deactivated { background: #f1f2f4; color: #3b414c; }
+.notice { margin: 0 0 1.5rem; padding: .75rem 1rem; border-radius: 8px; background: #f1f2f4; }
+.notice-paid { background: #e3f5e8; color: #135c2c; }
+button { width: 100%; padding: .875rem 1rem; border: 0; border-radius: 8px;
+         background: #0b5cad; color: #fff; font: inherit; font-weight: 600; cursor: pointer; }
+button:hover { background: #094a8c; }
+button:focus-visible { outline: 3px solid #1b1f24; outline-offset: 3px; }
+.sandbox { margin: 1.5rem 0 0; color: #4a5160; font-size: .8125rem; }
+"""
+
+_STATUS_TEXT: Final = {
+    "active": "Awaiting payment",
+    "paid": "Paid",
+    "expired": "Expired",
+    "deactivated": "Deactivated",
+}
+
+_FINAL_NOTICE: Final = {
+    "paid": "This payment link has been paid. Thank you!",
+    "expired": "This payment link has expired and can no longer be paid.",
+    "deactivated": "This payment link has been deactivated and can no longer be paid.",
+}
+
+
+def _page(title: str, body: str, status_code: int = 200) -> HTMLResponse:
+    document = (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n"
+        f"<body>\n<main>\n{body}\n"
+        '<p class="sandbox">PIK sandbox: no real funds move.</p>\n'
+        "</main>\n</body>\n</html>\n"
+    )
+    return HTMLResponse(document, status_code=status_code, headers=_HEADERS)
+
+
+def render_link(link: PaymentLinkRecord) -> HTMLResponse:
+    """The checkout page of one link, in whatever state it is."""
+    amount = f"{escape(link.amount)} {escape(link.currency)}"
+    rows = [
+        ("Amount", escape(link.amount)),
+        ("Asset", escape(link.currency)),
+    ]
+    if link.description:
+        rows.append(("Description", escape(link.description)))
+    status_text = _STATUS_TEXT.get(link.status, link.status)
+    rows.append(
+        (
+            "Status",
+            f'<span class="status status-{escape(link.status)}">{escape(status_text)}</span>',
+        )
+    )
+    if link.paid_at:
+        rows.append(
+            ("Paid at", f'<time datetime="{escape(link.paid_at)}">{escape(link.paid_at)}</time>')
+        )
+    details = "\n".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
+    if link.status == "active":
+        action = '<form method="post">\n<button type="submit">Pay</button>\n</form>'
+        title = heading = f"Pay {amount}"
+    else:
+        notice_class = "notice notice-paid" if link.status == "paid" else "notice"
+        notice = _FINAL_NOTICE.get(link.status, f"This payment link is {escape(link.status)}.")
+        action = f'<p class="{notice_class}" role="status">{notice}</p>'
+        title = f"{status_text}: {amount}"
+        heading = amount
+    body = (
+        '<p class="merchant">PIK checkout</p>\n'
+        f"<h1>{heading}</h1>\n"
+        f'<dl aria-label="Payment details">\n{details}\n</dl>\n{action}'
+    )
+    return _page(f"{title} · PIK checkout", body)
+
+
+def _not_found() -> HTMLResponse:
+    body = (
+        '<p class="merchant">PIK checkout</p>\n<h1>Payment link not found</h1>\n'
+        '<p class="notice">There is no payment link at this address. Check the link you '
+        "were given, or ask the merchant for a new one.</p>"
+    )
+    return _page("Payment link not found · PIK checkout", body, status_code=404)
+
+
+async def show_checkout(request: Request) -> Response:
+    """GET: the link's checkout page, or a 404 page."""
+    sandbox = sandbox_from_scope(request.scope)
+    link_id = str(request.path_params["link_id"])
+    link = await run_in_threadpool(sandbox.store.get, link_id, account=None)
+    if link is None:
+        return _not_found()
+    return render_link(link)
+
+
+async def pay(request: Request) -> Response:
+    """POST: the customer pays; then the browser is sent back to the page (POST-redirect-GET)."""
+    sandbox = sandbox_from_scope(request.scope)
+    link_id = str(request.path_params["link_id"])
+    try:
+        link = await run_in_threadpool(
+            sandbox.store.transition, link_id, account=None, status="paid"
+        )
+    except TransitionRefused:
+        pass  # Paid, expired or deactivated already: the page shows which.
+    else:
+        if link is None:
+            return _not_found()
+    # A relative redirect works whatever host name the customer used to reach the page.
+    return RedirectResponse(request.url.path, status_code=303)
+
+
+async def checkout(request: Request) -> Response:
+    """The checkout page's one route: GET (and HEAD) shows it, POST pays."""
+    if request.method == "POST":
+        return await pay(request)
+    return await show_checkout(request)
+
+
+def add_routes(app: Any) -> None:
+    """Serve the checkout page on `app` (a Connexion AsyncApp)."""
+    app.add_url_rule(CHECKOUT_PATH, "checkout", checkout, methods=["GET", "POST"])

@@ -1,0 +1,43 @@
+"""The rules of PIK's payment links that an OpenAPI document cannot express."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+
+from pik_sandbox.errors import SandboxError, unprocessable
+
+
+def account_for_key(api_key: str) -> str:
+    """The account an API key belongs to: each key is its own account.
+
+    The database holds a digest, never the key itself, so a copied database file reveals no key.
+    """
+    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+
+
+def check_new_link(amount: str, currency: str, supported_assets: Mapping[str, int]) -> None:
+    """Refuse (422) an unsupported asset, an amount of zero, or more decimals than the asset has.
+
+    The spec already guarantees that `amount` is a plain decimal string and `currency` an asset
+    code; what is left depends on the asset.
+    """
+    if currency not in supported_assets:
+        supported = ", ".join(sorted(supported_assets))
+        raise unprocessable(
+            f"currency: {currency!r} is not a supported asset; use one of {supported}."
+        )
+    try:
+        value = Decimal(amount)
+    except InvalidOperation:
+        # The spec's pattern should have refused it already; say so plainly if it did not.
+        raise SandboxError(400, f"amount: {amount!r} is not a decimal string.") from None
+    if value <= 0:
+        raise unprocessable(f"amount: must be greater than zero, got {amount!r}.")
+    decimals = len(amount.partition(".")[2])
+    allowed = supported_assets[currency]
+    if decimals > allowed:
+        raise unprocessable(
+            f"amount: {currency} has at most {allowed} decimals, {amount!r} has {decimals}."
+        )

@@ -1,0 +1,77 @@
+"""The API's operations, one plain function per operationId, taking validated parameters.
+
+Connexion has already checked every request against openapi.yaml (types, patterns, ranges,
+required fields, unknown fields) and authenticated its key; `user` is the caller's account.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connexion import context as connexion_context  # type: ignore[import-untyped]
+
+from pik_sandbox.domain import check_new_link
+from pik_sandbox.errors import not_found, unprocessable
+from pik_sandbox.state import Sandbox, sandbox_from_scope
+from pik_sandbox.store import TransitionRefused
+
+JSONObject = dict[str, Any]
+
+
+def _sandbox() -> Sandbox:
+    return sandbox_from_scope(connexion_context.scope)
+
+
+def create_payment_link(body: JSONObject, user: str) -> tuple[JSONObject, int]:
+    """createPaymentLink: store a new active link and return it with its checkout URL."""
+    sandbox = _sandbox()
+    amount: str = body["amount"]
+    currency: str = body["currency"]
+    check_new_link(amount, currency, sandbox.settings.supported_assets)
+    link = sandbox.store.create(
+        account=user,
+        amount=amount,
+        currency=currency,
+        description=body.get("description"),
+        ttl_seconds=sandbox.settings.link_ttl_seconds,
+    )
+    return sandbox.link_json(link), 201
+
+
+def list_payment_links(
+    user: str, limit: int = 20, offset: int = 0, status: str | None = None
+) -> JSONObject:
+    """listPaymentLinks: one page of the caller's links, newest first, and the filtered total."""
+    sandbox = _sandbox()
+    page = sandbox.store.list_links(account=user, status=status, limit=limit, offset=offset)
+    return {
+        "data": [sandbox.link_json(link) for link in page.links],
+        "total": page.total,
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+def get_payment_link(id_: str, user: str) -> JSONObject:
+    """getPaymentLink: one of the caller's links; any other id is a 404."""
+    sandbox = _sandbox()
+    link = sandbox.store.get(id_, account=user)
+    if link is None:
+        raise not_found()
+    return sandbox.link_json(link)
+
+
+def simulate_payment_link(id_: str, body: JSONObject, user: str) -> JSONObject:
+    """simulatePaymentLink: force one of the caller's active links into a final state."""
+    sandbox = _sandbox()
+    target: str = body["status"]
+    try:
+        link = sandbox.store.transition(id_, account=user, status=target)
+    except TransitionRefused as refused:
+        raise unprocessable(
+            f"status: payment link {refused.link.id} is already {refused.link.status}, "
+            f"a final state that never changes; it cannot become {target}."
+        ) from None
+    if link is None:
+        raise not_found()
+    return sandbox.link_json(link)

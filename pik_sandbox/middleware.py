@@ -1,0 +1,178 @@
+"""ASGI middleware around Connexion's stack: body limits, the sandbox in scope, access logs,
+and per-key rate limits."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import MutableMapping
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pik_sandbox.errors import SandboxError, error_body
+from pik_sandbox.state import Sandbox, with_sandbox
+
+access_logger = logging.getLogger("pik_sandbox.access")
+
+CREATE_OPERATION = "createPaymentLink"
+
+
+async def send_error(
+    send: Send, status: int, message: str, headers: dict[str, str] | None = None
+) -> None:
+    """Answer in PIK's error shape straight from ASGI (outside Connexion's error handling)."""
+    body = error_body(status, message)
+    raw_headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        # The request body may be left unread; the client should not reuse the connection.
+        (b"connection", b"close"),
+    ]
+    raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return bytes(value)
+    return None
+
+
+class SandboxMiddleware:
+    """Outermost layer: puts the sandbox in the scope, bounds the body, writes the access log.
+
+    The whole body (at most `max_body_bytes`) is read here before Connexion sees it, so an
+    oversized one is refused with a 413 whether or not it announced its length, and the
+    validators downstream always get an exact Content-Length.
+    """
+
+    def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
+        """Wrap `app`, serving `sandbox`."""
+        self.app = app
+        self.sandbox = sandbox
+        # Keys never reach the access log, even when a client puts one in a URL by mistake.
+        self._secrets = tuple(sandbox.settings.api_keys)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection event."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status_holder: list[int] = []
+
+        async def logged_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder.append(int(message["status"]))
+            await send(message)
+
+        try:
+            await self._handle(with_sandbox(scope, self.sandbox), receive, logged_send)
+        finally:
+            self._log(scope, status_holder[0] if status_holder else 500, started)
+
+    async def _handle(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        limit = self.sandbox.settings.max_body_bytes
+        length_header = _header(scope, b"content-length")
+        chunked = _header(scope, b"transfer-encoding") is not None
+        if length_header is None and not chunked:
+            await self.app(scope, receive, send)
+            return
+        if length_header is not None:
+            try:
+                announced = int(length_header)
+                if announced < 0:
+                    raise ValueError(announced)
+            except ValueError:
+                await send_error(send, 400, "Content-Length must be a non-negative integer.")
+                return
+            if announced > limit:
+                await send_error(send, 413, _too_large(limit))
+                return
+        body = bytearray()
+        more_body = True
+        while more_body:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more_body = bool(message.get("more_body", False))
+            if len(body) > limit:
+                await send_error(send, 413, _too_large(limit))
+                return
+        if body and _header(scope, b"content-type") is None:
+            # Connexion would validate such a body as JSON but hand it to the handler as bytes.
+            await send_error(send, 415, "A request body needs a Content-Type: application/json.")
+            return
+        headers = [
+            (key, value)
+            for key, value in scope["headers"]
+            if key.lower() not in (b"content-length", b"transfer-encoding")
+        ]
+        headers.append((b"content-length", str(len(body)).encode()))
+        scope["headers"] = headers
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    def _log(self, scope: Scope, status: int, started: float) -> None:
+        path = scope.get("path", "")
+        query = scope.get("query_string", b"").decode("latin-1")
+        target = f"{path}?{query}" if query else path
+        for secret in self._secrets:
+            target = target.replace(secret, "[redacted]")
+        client = scope.get("client")
+        host = f"{client[0]}:{client[1]}" if client else "-"
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        access_logger.info(
+            '%s - "%s %s" %d %.1fms', host, scope.get("method", "-"), target, status, elapsed_ms
+        )
+
+
+def _too_large(limit: int) -> str:
+    return f"The request body is larger than {limit // 1024} KiB; send a smaller body."
+
+
+class RateLimitMiddleware:
+    """PIK's per-key limits: creations and all other calls each over a rolling minute.
+
+    Placed after Connexion's security layer, so the caller's account is known, and before request
+    validation, so every authenticated call counts, valid or not.
+    """
+
+    def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
+        """Wrap `app`, applying `sandbox`'s limits."""
+        self.app = app
+        self.sandbox = sandbox
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Count the request against its key, or refuse it with a 429."""
+        if scope["type"] == "http" and self.sandbox.settings.rate_limit:
+            extensions: MutableMapping[str, Any] = scope.get("extensions") or {}
+            account = (extensions.get("connexion_context") or {}).get("user")
+            operation = (extensions.get("connexion_routing") or {}).get("operation_id")
+            if account is not None:
+                creating = operation == CREATE_OPERATION
+                limiter = (
+                    self.sandbox.creation_limiter if creating else self.sandbox.general_limiter
+                )
+                retry_after = limiter.acquire(account)
+                if retry_after is not None:
+                    what = "creations" if creating else "requests"
+                    raise SandboxError(
+                        429,
+                        f"Rate limit of {limiter.limit} {what} a minute exceeded; "
+                        f"retry in {retry_after} seconds.",
+                        headers={"Retry-After": str(retry_after)},
+                    )
+        await self.app(scope, receive, send)

@@ -1,0 +1,50 @@
+"""Everything a sandbox instance can be configured with."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+# Smallest units of the assets PIK documents: an amount may carry at most this many decimals.
+ASSET_DECIMALS: Mapping[str, int] = MappingProxyType({"USDT": 6, "USDC": 6, "BTC": 8, "ETH": 18})
+
+DEFAULT_DB_PATH = Path("data") / "sandbox.sqlite3"
+DEMO_API_KEY = "sk_sandbox_demo"
+
+# PIK's documented limits, per API key over a rolling minute.
+CREATION_LIMIT_PER_MINUTE = 60
+GENERAL_LIMIT_PER_MINUTE = 300
+RATE_LIMIT_WINDOW_SECONDS = 60.0
+
+# Legitimate bodies are a few hundred bytes (a description is at most 500 characters); anything
+# this large is a mistake or an attack, and is refused before it is read into memory.
+MAX_BODY_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """How one sandbox behaves: where it keeps data, who may call it, and which limits apply."""
+
+    db_path: Path = DEFAULT_DB_PATH
+    api_keys: tuple[str, ...] = (DEMO_API_KEY,)
+    public_url: str = "http://127.0.0.1:8000"
+    rate_limit: bool = True
+    link_ttl_seconds: float | None = None
+    supported_assets: Mapping[str, int] = field(default_factory=lambda: dict(ASSET_DECIMALS))
+    validate_responses: bool = False
+    creation_limit: int = CREATION_LIMIT_PER_MINUTE
+    general_limit: int = GENERAL_LIMIT_PER_MINUTE
+    rate_limit_window_seconds: float = RATE_LIMIT_WINDOW_SECONDS
+    max_body_bytes: int = MAX_BODY_BYTES
+
+    def __post_init__(self) -> None:
+        if not self.api_keys:
+            raise ValueError("at least one API key is needed")
+        if any(not key or key != key.strip() for key in self.api_keys):
+            raise ValueError("API keys must be non-empty and carry no surrounding spaces")
+        if self.link_ttl_seconds is not None and self.link_ttl_seconds <= 0:
+            raise ValueError("the link TTL must be a positive number of seconds")
+        # A trailing slash would give checkout URLs with a double slash.
+        object.__setattr__(self, "public_url", self.public_url.rstrip("/"))

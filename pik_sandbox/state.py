@@ -1,0 +1,67 @@
+"""What one running sandbox holds, and how request-handling code reaches it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from pik_sandbox.domain import account_for_key
+from pik_sandbox.ratelimit import RollingWindowLimiter
+from pik_sandbox.settings import SandboxSettings
+from pik_sandbox.store import PaymentLinkRecord, PaymentLinkStore
+
+# Where the sandbox is placed in each request's ASGI scope (under "extensions"), so that the
+# functions Connexion calls by name (the bearer check, the handlers) find their own instance even
+# when several sandboxes run in one process.
+SCOPE_KEY: Final = "pik_sandbox"
+
+
+@dataclass
+class Sandbox:
+    """One sandbox instance: its settings, its store and its rate limiters."""
+
+    settings: SandboxSettings
+    store: PaymentLinkStore
+    accounts: frozenset[str] = field(init=False)
+    creation_limiter: RollingWindowLimiter = field(init=False)
+    general_limiter: RollingWindowLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.accounts = frozenset(account_for_key(key) for key in self.settings.api_keys)
+        window = self.settings.rate_limit_window_seconds
+        self.creation_limiter = RollingWindowLimiter(self.settings.creation_limit, window)
+        self.general_limiter = RollingWindowLimiter(self.settings.general_limit, window)
+
+    def checkout_url(self, link_id: str) -> str:
+        """The hosted checkout page of a link, under the sandbox's public URL."""
+        return f"{self.settings.public_url}/pay/{link_id}"
+
+    def link_json(self, link: PaymentLinkRecord) -> dict[str, Any]:
+        """A link as the API returns it; optional fields are absent, never null."""
+        body: dict[str, Any] = {
+            "id": link.id,
+            "url": self.checkout_url(link.id),
+            "amount": link.amount,
+            "currency": link.currency,
+        }
+        if link.description is not None:
+            body["description"] = link.description
+        body["status"] = link.status
+        body["created_at"] = link.created_at
+        if link.paid_at is not None:
+            body["paid_at"] = link.paid_at
+        return body
+
+
+def sandbox_from_scope(scope: Mapping[str, Any]) -> Sandbox:
+    """The sandbox serving the request whose ASGI scope this is."""
+    sandbox: Sandbox = scope["extensions"][SCOPE_KEY]
+    return sandbox
+
+
+def with_sandbox(scope: MutableMapping[str, Any], sandbox: Sandbox) -> dict[str, Any]:
+    """A copy of `scope` that carries `sandbox`."""
+    new_scope = dict(scope)
+    new_scope["extensions"] = {**(scope.get("extensions") or {}), SCOPE_KEY: sandbox}
+    return new_scope

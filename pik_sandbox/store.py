@@ -1,0 +1,300 @@
+"""Payment links kept in SQLite: the only module that speaks SQL.
+
+Connexion's AsyncApp runs plain (sync) handlers in a thread pool, so every thread gets its own
+connection (sqlite3 connections must not be shared between threads), and writes from this process
+take one lock so they queue in Python instead of spinning in SQLite's busy handler.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import string
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+ID_PREFIX: Final = "pl_"
+ID_ALPHABET: Final = string.ascii_letters + string.digits
+ID_RANDOM_LENGTH: Final = 24  # 62**24 ~ 2**143: collisions are not a practical concern.
+FINAL_STATUSES: Final = frozenset({"paid", "expired", "deactivated"})
+STATUSES: Final = frozenset({"active"}) | FINAL_STATUSES
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS payment_links (
+    seq          INTEGER PRIMARY KEY,
+    id           TEXT    NOT NULL UNIQUE,
+    account      TEXT    NOT NULL,
+    amount       TEXT    NOT NULL,
+    currency     TEXT    NOT NULL,
+    description  TEXT,
+    status       TEXT    NOT NULL
+                 CHECK (status IN ('active', 'paid', 'expired', 'deactivated')),
+    created_at   TEXT    NOT NULL,
+    created_ts   REAL    NOT NULL,
+    expires_ts   REAL,
+    paid_at      TEXT
+);
+-- The list, newest first, with and without a status filter; `seq` breaks ties between links
+-- created within the same second.
+CREATE INDEX IF NOT EXISTS payment_links_account_seq
+    ON payment_links (account, seq);
+CREATE INDEX IF NOT EXISTS payment_links_account_status_seq
+    ON payment_links (account, status, seq);
+"""
+
+# A link past its expiry time is `expired` whatever its stored status says, so get, list and the
+# list's filter agree without a background job rewriting rows.
+_EFFECTIVE_STATUS: Final = (
+    "CASE WHEN status = 'active' AND expires_ts IS NOT NULL AND expires_ts <= :now"
+    " THEN 'expired' ELSE status END"
+)
+_COLUMNS: Final = (
+    f"id, amount, currency, description, {_EFFECTIVE_STATUS} AS status, created_at, paid_at"
+)
+_STATUS_FILTERS: Final = {
+    None: "1",
+    "active": "status = 'active' AND (expires_ts IS NULL OR expires_ts > :now)",
+    "expired": "(status = 'expired' OR (status = 'active' AND expires_ts <= :now))",
+    "paid": "status = 'paid'",
+    "deactivated": "status = 'deactivated'",
+}
+
+
+@dataclass(frozen=True)
+class PaymentLinkRecord:
+    """One stored payment link, with its status as of the moment it was read."""
+
+    id: str
+    amount: str
+    currency: str
+    description: str | None
+    status: str
+    created_at: str
+    paid_at: str | None
+
+
+@dataclass(frozen=True)
+class PaymentLinkPage:
+    """One page of an account's links and the size of the whole filtered set."""
+
+    links: list[PaymentLinkRecord]
+    total: int
+
+
+class TransitionRefused(Exception):
+    """The link is already in a final state, which never changes."""
+
+    def __init__(self, link: PaymentLinkRecord) -> None:
+        super().__init__(f"payment link {link.id} is already {link.status}")
+        self.link = link
+
+
+def new_link_id() -> str:
+    """`pl_` followed by random letters and digits from a cryptographic source."""
+    return ID_PREFIX + "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_RANDOM_LENGTH))
+
+
+def rfc3339(timestamp: float) -> str:
+    """UTC, RFC 3339, whole seconds, `Z` suffix: how PIK writes times."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _record(row: sqlite3.Row) -> PaymentLinkRecord:
+    return PaymentLinkRecord(
+        id=row["id"],
+        amount=row["amount"],
+        currency=row["currency"],
+        description=row["description"],
+        status=row["status"],
+        created_at=row["created_at"],
+        paid_at=row["paid_at"],
+    )
+
+
+class PaymentLinkStore:
+    """Payment links of every account, in one SQLite file."""
+
+    def __init__(self, path: Path | str) -> None:
+        """Open (creating when needed) the database at `path`."""
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._closed = False
+        connection = self._connection()
+        # WAL lets readers run while a write commits, and is persistent in the file.
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.executescript(_SCHEMA)
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is not None:
+            return connection
+        if self._closed:
+            raise RuntimeError("the payment link store is closed")
+        # isolation_level=None: transactions are opened and committed explicitly below.
+        # timeout: another process (a second sandbox on the same file) may hold the write lock.
+        # check_same_thread=False only so that close() may close every thread's connection; each
+        # connection is otherwise used by the thread that opened it alone.
+        connection = sqlite3.connect(
+            self.path, timeout=10.0, isolation_level=None, check_same_thread=False
+        )
+        connection.row_factory = sqlite3.Row
+        # In WAL mode, NORMAL writes every commit to the WAL file before COMMIT returns, so a
+        # committed link is in the operating system's hands and survives the process being
+        # killed (even with kill -9); only a power cut or kernel crash could lose the last
+        # commits, which FULL would prevent at the cost of an fsync per commit.
+        connection.execute("PRAGMA synchronous = NORMAL")
+        self._local.connection = connection
+        with self._connections_lock:
+            self._connections.append(connection)
+        return connection
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken with SQLite's write lock from the start."""
+        connection = self._connection()
+        with self._write_lock:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: every query inside sees the same snapshot."""
+        connection = self._connection()
+        connection.execute("BEGIN")
+        try:
+            yield connection
+        finally:
+            connection.execute("COMMIT")
+
+    def create(
+        self,
+        *,
+        account: str,
+        amount: str,
+        currency: str,
+        description: str | None,
+        ttl_seconds: float | None = None,
+    ) -> PaymentLinkRecord:
+        """Store a new active link for `account` and return it."""
+        now = time.time()
+        expires_ts = now + ttl_seconds if ttl_seconds is not None else None
+        created_at = rfc3339(now)
+        while True:
+            link_id = new_link_id()
+            try:
+                with self._write() as connection:
+                    connection.execute(
+                        "INSERT INTO payment_links (id, account, amount, currency, description,"
+                        " status, created_at, created_ts, expires_ts)"
+                        " VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?)",
+                        (
+                            link_id,
+                            account,
+                            amount,
+                            currency,
+                            description,
+                            created_at,
+                            now,
+                            expires_ts,
+                        ),
+                    )
+            except sqlite3.IntegrityError:
+                continue  # The same random id twice: draw another.
+            return PaymentLinkRecord(
+                id=link_id,
+                amount=amount,
+                currency=currency,
+                description=description,
+                status="active",
+                created_at=created_at,
+                paid_at=None,
+            )
+
+    def get(self, link_id: str, *, account: str | None) -> PaymentLinkRecord | None:
+        """The link with this id in `account` (any account when None, for the checkout page)."""
+        connection = self._connection()
+        query = f"SELECT {_COLUMNS} FROM payment_links WHERE id = :id"
+        if account is not None:
+            query += " AND account = :account"
+        row = connection.execute(
+            query, {"id": link_id, "account": account, "now": time.time()}
+        ).fetchone()
+        return _record(row) if row is not None else None
+
+    def list_links(
+        self, *, account: str, status: str | None, limit: int, offset: int
+    ) -> PaymentLinkPage:
+        """One page of the account's links, newest first, and how many match in all."""
+        where = f"account = :account AND {_STATUS_FILTERS[status]}"
+        params = {"account": account, "now": time.time(), "limit": limit, "offset": offset}
+        with self._read() as connection:
+            (total,) = connection.execute(
+                f"SELECT COUNT(*) FROM payment_links WHERE {where}", params
+            ).fetchone()
+            rows = connection.execute(
+                f"SELECT {_COLUMNS} FROM payment_links WHERE {where}"
+                " ORDER BY seq DESC LIMIT :limit OFFSET :offset",
+                params,
+            ).fetchall()
+        return PaymentLinkPage(links=[_record(row) for row in rows], total=int(total))
+
+    def transition(
+        self, link_id: str, *, account: str | None, status: str
+    ) -> PaymentLinkRecord | None:
+        """Move an active link into the final `status`; None when there is no such link.
+
+        Raises TransitionRefused when the link is already final (including expired by time).
+        """
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"not a final status: {status!r}")
+        with self._write() as connection:
+            now = time.time()
+            query = f"SELECT seq, {_COLUMNS} FROM payment_links WHERE id = :id"
+            if account is not None:
+                query += " AND account = :account"
+            row = connection.execute(
+                query, {"id": link_id, "account": account, "now": now}
+            ).fetchone()
+            if row is None:
+                return None
+            current = _record(row)
+            if current.status != "active":
+                raise TransitionRefused(current)
+            paid_at = rfc3339(now) if status == "paid" else None
+            connection.execute(
+                "UPDATE payment_links SET status = ?, paid_at = ? WHERE seq = ?",
+                (status, paid_at, row["seq"]),
+            )
+        return PaymentLinkRecord(
+            id=current.id,
+            amount=current.amount,
+            currency=current.currency,
+            description=current.description,
+            status=status,
+            created_at=current.created_at,
+            paid_at=paid_at,
+        )
+
+    def close(self) -> None:
+        """Close every thread's connection; the store cannot be used afterwards."""
+        self._closed = True
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.close()

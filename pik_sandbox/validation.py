@@ -1,0 +1,160 @@
+"""Request validators that keep Connexion's checks but word their failures for people.
+
+Connexion's own messages embed whole JSON Schema dumps, and it answers a body that is not valid
+UTF-8 (or names an unknown charset) with a 500; these subclasses give a short 400 instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from connexion.exceptions import BadRequestProblem  # type: ignore[import-untyped]
+from connexion.utils import is_nullable  # type: ignore[import-untyped]
+from connexion.validators import (  # type: ignore[import-untyped]
+    JSONRequestBodyValidator,
+    ParameterValidator,
+)
+from jsonschema import Draft4Validator, ValidationError
+
+_MAX_SHOWN = 40
+
+
+def _shown(value: Any) -> str:
+    """A value as it may appear in a message: its JSON form, cut short when long."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
+
+
+_JSON_TYPE_NAMES = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    type(None): "null",
+}
+
+
+def describe(error: ValidationError, subject: str | None = None) -> str:
+    """One readable sentence for a JSON Schema failure, naming the field that is wrong."""
+    path = ".".join(str(part) for part in error.absolute_path)
+    field = subject or path or "body"
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    instance = error.instance
+    kind = error.validator
+    if kind == "required":
+        prefix = f"{path}: " if path else ""
+        return f"{prefix}{error.message}."
+    if kind == "additionalProperties":
+        prefix = f"{path}: " if path else ""
+        return f"{prefix}{error.message}; remove it."
+    if kind == "type":
+        got = _JSON_TYPE_NAMES.get(type(instance), type(instance).__name__)
+        return f"{field}: must be of type {error.validator_value}, got {got}."
+    if kind == "pattern":
+        hint = f", for example {_shown(schema['example'])}" if "example" in schema else ""
+        return f"{field}: {_shown(instance)} does not match {error.validator_value}{hint}."
+    if kind == "maxLength":
+        return f"{field}: must be at most {error.validator_value} characters long."
+    if kind == "minLength":
+        return f"{field}: must be at least {error.validator_value} characters long."
+    if kind == "enum":
+        allowed = ", ".join(str(value) for value in error.validator_value)
+        return f"{field}: must be one of {allowed}; got {_shown(instance)}."
+    if kind == "maximum":
+        return f"{field}: must be at most {error.validator_value}, got {_shown(instance)}."
+    if kind == "minimum":
+        return f"{field}: must be at least {error.validator_value}, got {_shown(instance)}."
+    message = error.message if len(error.message) <= 200 else error.message[:199] + "…"
+    return f"{field}: {message}."
+
+
+def _reject_lone_surrogates(value: Any, path: str = "") -> None:
+    """Refuse strings with unpaired \\uD800-\\uDFFF escapes: JSON allows them, UTF-8 cannot
+    store them."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            field = path or "body"
+            raise BadRequestProblem(
+                detail=f"{field}: contains an unpaired surrogate escape, which is not text."
+            ) from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _reject_lone_surrogates(key, path)
+            _reject_lone_surrogates(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _reject_lone_surrogates(item, f"{path}.{index}" if path else str(index))
+
+
+class ReadableJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
+    """Connexion's JSON body validation with short messages and no 500 on undecodable bytes."""
+
+    async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Any) -> Any:
+        raw = b"".join([chunk async for chunk in stream])
+        try:
+            text = raw.decode(self._encoding)
+        except LookupError:
+            raise BadRequestProblem(
+                detail=f"Content-Type names an unknown charset {self._encoding!r}; send UTF-8."
+            ) from None
+        except UnicodeDecodeError as error:
+            raise BadRequestProblem(
+                detail=f"The request body is not valid {self._encoding} text (byte "
+                f"{error.start}); send JSON encoded as UTF-8."
+            ) from None
+        if not text:
+            return None
+        try:
+            body = json.loads(text)
+            _reject_lone_surrogates(body)
+            return body
+        except json.JSONDecodeError as error:
+            raise BadRequestProblem(
+                detail=f"The request body is not valid JSON: {error.msg} "
+                f"(line {error.lineno}, column {error.colno})."
+            ) from None
+        except RecursionError:
+            raise BadRequestProblem(detail="The request body is nested too deeply.") from None
+
+    def _validate(self, body: Any) -> dict[str, Any] | None:
+        if body is None:
+            raise BadRequestProblem(detail="The request body must be a JSON object, not empty.")
+        try:
+            self._validator.validate(body)
+        except ValidationError as error:
+            raise BadRequestProblem(detail=describe(error)) from None
+        except RecursionError:
+            raise BadRequestProblem(detail="The request body is nested too deeply.") from None
+        return None
+
+
+class ReadableParameterValidator(ParameterValidator):  # type: ignore[misc]
+    """Connexion's parameter validation, naming the parameter instead of dumping its schema."""
+
+    @staticmethod
+    def validate_parameter(
+        parameter_type: str, value: Any, param: dict[str, Any], param_name: str | None = None
+    ) -> str | None:
+        """A message for an invalid parameter value, or None when it is valid."""
+        name = param_name or param["name"]
+        if is_nullable(param) and value is None:
+            return None
+        if value is None:
+            if param.get("required"):
+                return f"Missing {parameter_type} parameter '{name}'."
+            return None
+        schema = param.get("schema", param)
+        try:
+            Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER).validate(value)
+        except ValidationError as error:
+            return describe(error, subject=f"{parameter_type} parameter '{name}'")
+        return None
