@@ -8,8 +8,9 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.payment_link_status import PaymentLinkStatus
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_datetime
 
+_PaymentLinkStatus_BY_VALUE = {member.value: member for member in PaymentLinkStatus}
 _FIELDS = frozenset(
     {
         "id",
@@ -106,9 +107,9 @@ class PaymentLink:
         url = src_dict["url"]
         amount = src_dict["amount"]
         currency = src_dict["currency"]
-        status = PaymentLinkStatus.parse(src_dict["status"])
+        status = _PaymentLinkStatus_BY_VALUE.get(src_dict["status"]) or PaymentLinkStatus(src_dict["status"])
 
-        created_at = datetime.datetime.fromisoformat(src_dict["created_at"])
+        created_at = parse_datetime(src_dict["created_at"])
 
         description = src_dict.get("description", UNSET)
         _paid_at = src_dict.get("paid_at", UNSET)
@@ -116,7 +117,7 @@ class PaymentLink:
         if isinstance(_paid_at, Unset):
             paid_at = UNSET
         else:
-            paid_at = datetime.datetime.fromisoformat(_paid_at)
+            paid_at = parse_datetime(_paid_at)
 
         _instance = cls.__new__(cls)
         _instance.id = id

@@ -1,5 +1,5 @@
 from enum import StrEnum
-from typing import Self, cast
+from typing import Self
 
 
 class PaymentLinkStatus(StrEnum):
@@ -10,12 +10,6 @@ class PaymentLinkStatus(StrEnum):
 
     def __str__(self) -> str:
         return str(self.value)
-
-    @classmethod
-    def parse(cls, value: str) -> Self:
-        """The member for `value`; a value not listed yet becomes an unnamed, unknown member."""
-        member = cls._value2member_map_.get(value)
-        return cls(value) if member is None else cast(Self, member)
 
     @classmethod
     def _missing_(cls, value: object) -> Self | None:

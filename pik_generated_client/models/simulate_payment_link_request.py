@@ -7,6 +7,7 @@ from attrs import define as _attrs_define
 
 from ..models.simulate_payment_link_request_status import SimulatePaymentLinkRequestStatus
 
+_SimulatePaymentLinkRequestStatus_BY_VALUE = {member.value: member for member in SimulatePaymentLinkRequestStatus}
 _FIELDS = frozenset(
     {
         "status",
@@ -40,7 +41,9 @@ class SimulatePaymentLinkRequest:
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         """An object from the API's JSON; raises KeyError for a missing required field."""
 
-        status = SimulatePaymentLinkRequestStatus.parse(src_dict["status"])
+        status = _SimulatePaymentLinkRequestStatus_BY_VALUE.get(src_dict["status"]) or SimulatePaymentLinkRequestStatus(
+            src_dict["status"]
+        )
 
         _instance = cls.__new__(cls)
         _instance.status = status

@@ -1,5 +1,5 @@
 from enum import StrEnum
-from typing import Self, cast
+from typing import Self
 
 
 class SimulatePaymentLinkRequestStatus(StrEnum):
@@ -9,12 +9,6 @@ class SimulatePaymentLinkRequestStatus(StrEnum):
 
     def __str__(self) -> str:
         return str(self.value)
-
-    @classmethod
-    def parse(cls, value: str) -> Self:
-        """The member for `value`; a value not listed yet becomes an unnamed, unknown member."""
-        member = cls._value2member_map_.get(value)
-        return cls(value) if member is None else cast(Self, member)
 
     @classmethod
     def _missing_(cls, value: object) -> Self | None:
