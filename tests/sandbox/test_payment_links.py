@@ -9,31 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-ORDER = {"amount": "75.00", "currency": "USDT", "description": "Order #1234"}
+from tests.sandbox.support import ORDER, assert_error, create
+
 RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-
-
-def create(api: httpx.Client, **fields: Any) -> dict[str, Any]:
-    """Create a link (the order above, with `fields` changed) and return its body."""
-    response = api.post("/payment-links", json={**ORDER, **fields})
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def assert_error(response: httpx.Response, status: int, code: str, *mentions: str) -> None:
-    """PIK's error shape, with the right status and code, and a message naming `mentions`."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message"}
-    assert body["error"]["code"] == code
-    message = body["error"]["message"]
-    assert isinstance(message, str) and message
-    assert "\n" not in message and len(message) < 300, "messages stay short and readable"
-    for mention in mentions:
-        assert mention in message, f"{mention!r} not in {message!r}"
 
 
 def test_create_returns_an_active_link_with_a_checkout_url(api: httpx.Client) -> None:
