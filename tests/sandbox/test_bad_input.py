@@ -1,0 +1,181 @@
+"""Every class of bad input gets PIK's error shape and the right status, never a 500, and
+stores nothing; in-process and over a real socket (where uvicorn parses the bytes)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from tests.conftest import API_KEY
+from tests.sandbox.support import ORDER, assert_error
+
+if TYPE_CHECKING:
+    from tests.conftest import SandboxProcess
+
+JSON = {"Content-Type": "application/json"}
+TOO_LARGE = 70 * 1024
+
+
+@pytest.fixture(params=["in-process", "socket"])
+def site(
+    request: pytest.FixtureRequest,
+    sandbox_app: Any,
+    client_for: Callable[..., httpx.Client],
+) -> Iterator[httpx.Client]:
+    """A client rooted at the site (paths start with /v1) for the first account."""
+    if request.param == "in-process":
+        yield client_for(sandbox_app, API_KEY, base_path="")
+        return
+    live: SandboxProcess = request.getfixturevalue("live_sandbox")
+    with httpx.Client(
+        base_url=live.base_url, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=10
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def stored(site: httpx.Client) -> Callable[[], int]:
+    """How many links the account has right now."""
+
+    def count() -> int:
+        total: int = site.get("/v1/payment-links").json()["total"]
+        return total
+
+    return count
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("DELETE", "/v1/payment-links", {"GET", "POST"}),
+        ("PUT", "/v1/payment-links", {"GET", "POST"}),
+        ("DELETE", "/v1/payment-links/pl_abc123xyz", {"GET"}),
+        ("PATCH", "/v1/payment-links/pl_abc123xyz", {"GET"}),
+        ("GET", "/v1/sandbox/payment-links/pl_abc123xyz/simulate", {"POST"}),
+    ],
+)
+def test_a_wrong_method_is_405_with_allow(
+    site: httpx.Client, stored: Callable[[], int], method: str, path: str, allowed: set[str]
+) -> None:
+    before = stored()
+    response = site.request(method, path, json=ORDER)
+    assert_error(response, 405, "invalid_request", method)
+    assert {m.strip() for m in response.headers["allow"].split(",")} == allowed
+    assert stored() == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/v1/nothing-here"),
+        ("POST", "/v1/payment-links/pl_abc123xyz/refund"),
+        ("GET", "/v2/payment-links"),
+        ("GET", "/payment-links"),
+        ("GET", "/v1/payment-links/pl_abc123xyz/extra"),
+    ],
+)
+def test_an_unknown_path_is_404(
+    site: httpx.Client, stored: Callable[[], int], method: str, path: str
+) -> None:
+    before = stored()
+    assert_error(site.request(method, path, json=ORDER), 404, "not_found", path)
+    assert stored() == before
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "application/xml", "multipart/form-data"],
+)
+def test_a_wrong_content_type_is_415(
+    site: httpx.Client, stored: Callable[[], int], content_type: str
+) -> None:
+    before = stored()
+    response = site.post(
+        "/v1/payment-links",
+        content=b'{"amount": "75.00", "currency": "USDT"}',
+        headers={"Content-Type": content_type},
+    )
+    assert_error(response, 415, "invalid_request", "application/json")
+    assert stored() == before
+
+
+def test_a_body_without_content_type_is_415(site: httpx.Client, stored: Callable[[], int]) -> None:
+    before = stored()
+    response = site.post("/v1/payment-links", content=b'{"amount": "75.00", "currency": "USDT"}')
+    assert_error(response, 415, "invalid_request", "Content-Type")
+    assert stored() == before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"amount": "75.00", "currency": "USDT"',
+        b"{amount: '75.00'}",
+        b'{"amount": "75.00",, "currency": "USDT"}',
+        b"nul",
+        b"",
+        b"[" * 5000 + b"]" * 5000,
+        b'{"amount": "75.00", "currency": "USDT", "description": "\\ud800"}',
+    ],
+)
+def test_malformed_json_is_400(site: httpx.Client, stored: Callable[[], int], body: bytes) -> None:
+    before = stored()
+    response = site.post("/v1/payment-links", content=body, headers=JSON)
+    assert_error(response, 400, "invalid_request")
+    assert stored() == before
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=latin-1"])
+def test_a_body_that_is_not_utf8_is_400(
+    site: httpx.Client, stored: Callable[[], int], content_type: str
+) -> None:
+    before = stored()
+    body = b'{"amount": "75.00", "currency": "USDT", "description": "caf\xe9 \xff\xfe"}'
+    response = site.post("/v1/payment-links", content=body, headers={"Content-Type": content_type})
+    assert_error(response, 400, "invalid_request", "UTF-8")
+    assert stored() == before
+
+
+def test_an_oversized_body_is_413(site: httpx.Client, stored: Callable[[], int]) -> None:
+    before = stored()
+    body = b'{"amount": "75.00", "currency": "USDT", "description": "' + b"x" * TOO_LARGE + b'"}'
+    response = site.post("/v1/payment-links", content=body, headers=JSON)
+    assert_error(response, 413, "invalid_request", "KiB")
+    assert stored() == before
+
+
+def test_an_oversized_chunked_body_is_413(site: httpx.Client, stored: Callable[[], int]) -> None:
+    before = stored()
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"amount": "75.00", "currency": "USDT", "description": "'
+        for _ in range(TOO_LARGE // 1024):
+            yield b"x" * 1024
+        yield b'"}'
+
+    response = site.post("/v1/payment-links", content=chunks(), headers=JSON)
+    assert_error(response, 413, "invalid_request")
+    assert stored() == before
+
+
+def test_a_chunked_body_of_normal_size_is_accepted(site: httpx.Client) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"amount": "12.50", '
+        yield b'"currency": "USDC"}'
+
+    response = site.post("/v1/payment-links", content=chunks(), headers=JSON)
+    assert response.status_code == 201, response.text
+    assert response.json()["amount"] == "12.50"
+
+
+def test_an_oversized_simulate_body_is_413_and_changes_nothing(site: httpx.Client) -> None:
+    link = site.post("/v1/payment-links", json=ORDER).json()
+    body = b'{"status": "paid", "x": "' + b"y" * TOO_LARGE + b'"}'
+    response = site.post(
+        f"/v1/sandbox/payment-links/{link['id']}/simulate", content=body, headers=JSON
+    )
+    assert_error(response, 413, "invalid_request")
+    assert site.get(f"/v1/payment-links/{link['id']}").json()["status"] == "active"

@@ -1,0 +1,189 @@
+"""The `pik-sandbox` command as a real server: durability across restarts and kill -9,
+concurrent clients, signals, keys from the environment, access logs, docs and the spec."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+import yaml
+
+from tests.conftest import API_KEY, OTHER_API_KEY
+from tests.sandbox.support import ORDER
+
+if TYPE_CHECKING:
+    from tests.conftest import SandboxProcess
+
+StartSandbox = Callable[..., "SandboxProcess"]
+# Fixed, so that checkout URLs stay the same when a restarted server gets another port.
+PUBLIC_URL = ("--public-url", "http://checkout.sandbox.test")
+
+
+def client(sandbox: SandboxProcess, key: str = API_KEY) -> httpx.Client:
+    """A client for the sandbox's API (base URL ending in /v1)."""
+    return httpx.Client(
+        base_url=sandbox.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=10
+    )
+
+
+def everything(api: httpx.Client) -> list[dict[str, Any]]:
+    """Every link of the account, newest first, page by page."""
+    links: list[dict[str, Any]] = []
+    while True:
+        page = api.get("/payment-links", params={"limit": 100, "offset": len(links)}).json()
+        links += page["data"]
+        if len(links) >= page["total"]:
+            return links
+
+
+def test_links_survive_a_restart(start_sandbox: StartSandbox) -> None:
+    first = start_sandbox(*PUBLIC_URL)
+    with client(first) as api, client(first, OTHER_API_KEY) as other:
+        created = [
+            api.post("/payment-links", json={**ORDER, "amount": f"{i}.5"}) for i in range(1, 8)
+        ]
+        assert all(response.status_code == 201 for response in created)
+        paid = api.post(
+            f"/sandbox/payment-links/{created[0].json()['id']}/simulate", json={"status": "paid"}
+        ).json()
+        foreign = other.post("/payment-links", json=ORDER).json()
+        before, before_other = everything(api), everything(other)
+    assert first.stop(signal.SIGTERM) == 0
+    assert "PIK sandbox stopped." in first.log()
+
+    second = start_sandbox(*PUBLIC_URL, db_path=first.db_path)
+    with client(second) as api, client(second, OTHER_API_KEY) as other:
+        assert everything(api) == before
+        assert api.get(f"/payment-links/{paid['id']}").json()["paid_at"] == paid["paid_at"]
+        assert len(everything(other)) == len(before_other) == 1
+        assert api.get(f"/payment-links/{foreign['id']}").status_code == 404
+
+
+def test_every_201_survives_kill_9(start_sandbox: StartSandbox) -> None:
+    first = start_sandbox(*PUBLIC_URL)
+    with client(first) as api:
+        answered = []
+        for i in range(40):
+            response = api.post("/payment-links", json={**ORDER, "description": f"order {i}"})
+            assert response.status_code == 201
+            answered.append(response.json())
+        last = api.post(
+            f"/sandbox/payment-links/{answered[-1]['id']}/simulate", json={"status": "paid"}
+        )
+        assert last.status_code == 200
+    # No time for a checkpoint or a graceful close: the process dies at once.
+    first.process.send_signal(signal.SIGKILL)
+    first.process.wait(timeout=10)
+    assert first.process.returncode == -signal.SIGKILL
+
+    second = start_sandbox(*PUBLIC_URL, db_path=first.db_path)
+    with client(second) as api:
+        for link in answered[:-1]:
+            assert api.get(f"/payment-links/{link['id']}").json() == link
+        assert api.get(f"/payment-links/{answered[-1]['id']}").json() == last.json()
+        assert api.get("/payment-links").json()["total"] == 40
+    assert second.stop(signal.SIGINT) == 0
+    assert "Traceback" not in second.log()
+
+
+def test_hundreds_of_concurrent_creates_all_succeed(live_sandbox: SandboxProcess) -> None:
+    count = 300
+
+    async def run() -> tuple[list[httpx.Response], int, int]:
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+        headers = {"Authorization": f"Bearer {API_KEY}"}
+        async with httpx.AsyncClient(
+            base_url=live_sandbox.api_url, headers=headers, limits=limits, timeout=60
+        ) as api:
+            before = (await api.get("/payment-links")).json()["total"]
+            responses = await asyncio.gather(
+                *(
+                    api.post("/payment-links", json={**ORDER, "description": f"concurrent {i}"})
+                    for i in range(count)
+                )
+            )
+            after = (await api.get("/payment-links")).json()["total"]
+            return list(responses), before, after
+
+    responses, before, after = asyncio.run(run())
+    assert [r.status_code for r in responses] == [201] * count
+    ids = {r.json()["id"] for r in responses}
+    assert len(ids) == count
+    assert after - before == count
+    described = {r.json()["description"] for r in responses}
+    assert described == {f"concurrent {i}" for i in range(count)}
+
+
+def test_the_access_log_never_contains_an_api_key(live_sandbox: SandboxProcess) -> None:
+    with client(live_sandbox) as api:
+        link = api.post("/payment-links", json=ORDER).json()
+        api.get(f"/payment-links/{link['id']}")
+        api.get("/payment-links", params={"status": "active"})
+        # A client that puts its key in the URL by mistake, and one with another account's key.
+        api.get("/payment-links", params={"api_key": API_KEY})
+        api.get(f"/payment-links/{API_KEY}")
+    with client(live_sandbox, OTHER_API_KEY) as other:
+        other.get(f"/payment-links/{link['id']}")
+    with client(live_sandbox, "sk_wrong_key_9c1d") as wrong:
+        assert wrong.get("/payment-links").status_code == 401
+    log = live_sandbox.log()
+    assert re.search(r'"POST /v1/payment-links" 201', log)
+    assert re.search(rf'"GET /v1/payment-links/{link["id"]}" 200', log)
+    assert re.search(r'"GET /v1/payment-links" 401', log)
+    for key in (API_KEY, OTHER_API_KEY):
+        assert key not in log
+
+
+def test_keys_can_come_from_the_environment(start_sandbox: StartSandbox) -> None:
+    sandbox = start_sandbox(api_keys=(), env={"PIK_SANDBOX_API_KEYS": "sk_env_one, sk_env_two"})
+    for key in ("sk_env_one", "sk_env_two"):
+        with client(sandbox, key) as api:
+            assert api.post("/payment-links", json=ORDER).status_code == 201
+    with client(sandbox, "sk_sandbox_demo") as api:
+        assert api.get("/payment-links").status_code == 401
+    assert "sk_env_one" not in sandbox.log()
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_without_keys_a_demo_key_and_a_working_curl_are_printed(
+    start_sandbox: StartSandbox,
+) -> None:
+    sandbox = start_sandbox("--rate-limit", "off", api_keys=())
+    log = sandbox.log()
+    curl_line = next(line for line in log.splitlines() if line.strip().startswith("curl "))
+    assert sandbox.base_url in curl_line
+    result = subprocess.run(
+        shlex.split(curl_line.strip()), capture_output=True, text=True, timeout=10, check=True
+    )
+    created = httpx.Response(200, content=result.stdout.encode()).json()
+    assert created["status"] == "active"
+    assert created["url"] == f"{sandbox.base_url}/pay/{created['id']}"
+
+
+def test_docs_are_served_offline_and_the_spec_at_openapi_yaml(
+    live_sandbox: SandboxProcess,
+) -> None:
+    with httpx.Client(base_url=live_sandbox.base_url, timeout=10) as site:
+        docs = site.get("/docs", follow_redirects=True)
+        assert docs.status_code == 200 and "swagger-ui" in docs.text
+        # Every script and stylesheet comes from this server.
+        assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+        assert assets and all(not asset.startswith(("http:", "https:", "//")) for asset in assets)
+        for asset in assets:
+            assert site.get(httpx.URL(str(docs.url)).join(asset)).status_code == 200
+        assert "/openapi.yaml" in docs.text
+        spec_response = site.get("/openapi.yaml")
+        assert spec_response.status_code == 200
+        spec = yaml.safe_load(spec_response.text)
+        assert spec["openapi"] == "3.0.3"
+        assert set(spec["paths"]) >= {"/payment-links", "/payment-links/{id}"}
+        assert spec["servers"][0]["url"] == live_sandbox.api_url
+        assert "x-bearerInfoFunc" not in spec_response.text
