@@ -179,3 +179,17 @@ def test_an_oversized_simulate_body_is_413_and_changes_nothing(site: httpx.Clien
     )
     assert_error(response, 413, "invalid_request")
     assert site.get(f"/v1/payment-links/{link['id']}").json()["status"] == "active"
+
+
+def test_413_and_415_are_documented_on_every_operation_with_a_body() -> None:
+    from pik_sandbox.spec import load_spec
+
+    spec = load_spec()
+    responses = spec["components"]["responses"]
+    for name in ("PayloadTooLarge", "UnsupportedMediaType"):
+        example = next(iter(responses[name]["content"]["application/json"]["examples"].values()))
+        assert example["value"]["error"]["code"] == "invalid_request"
+    for item in spec["paths"].values():
+        for operation in item.values():
+            if "requestBody" in operation:
+                assert {"413", "415"} <= set(operation["responses"]), operation["operationId"]
