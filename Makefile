@@ -120,3 +120,12 @@ check-breaking: $(NODE_STAMP) ## Fail on a breaking change since the last releas
 
 check-portability: $(STAMP) $(NODE_STAMP) ## Generate TypeScript types and a Java client from the spec and compile them
 	$(BIN)/python -m pytest tests/portability -q
+
+# ---------------------------------------------------------------------------------------------
+# The local sandbox: `pik-sandbox` with its defaults (./data/sandbox.sqlite3, rate limits on,
+# a demo key printed at start-up). Stop it with Ctrl+C.
+# ---------------------------------------------------------------------------------------------
+.PHONY: sandbox
+
+sandbox: $(STAMP) ## Run the local PIK sandbox on http://127.0.0.1:8000 (docs at /docs)
+	$(BIN)/pik-sandbox

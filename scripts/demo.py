@@ -1,45 +1,150 @@
-"""Show the generated client parsing the example responses PIK documents."""
+"""Start a local PIK sandbox and walk one payment link through its life with the generated client.
+
+A sandbox process runs on a free port with a temporary database; the client creates a link,
+lists the account's links, fetches the link, simulates the customer's payment and shows the
+link paid. The sandbox is stopped at the end, whatever happens.
+"""
 
 from __future__ import annotations
 
-import json
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from pik_generated_client.models import ErrorResponse, PaymentLink, PaymentLinkList
+from pik_generated_client import AuthenticatedClient
+from pik_generated_client.api.payment_links import (
+    create_payment_link,
+    get_payment_link,
+    list_payment_links,
+)
+from pik_generated_client.api.sandbox import simulate_payment_link
+from pik_generated_client.models import (
+    CreatePaymentLinkRequest,
+    ErrorResponse,
+    PaymentLink,
+    PaymentLinkList,
+    SimulatePaymentLinkRequest,
+    SimulatePaymentLinkRequestStatus,
+)
 
-SEED = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "seed"
+API_KEY = "sk_sandbox_demo_walkthrough"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+START_TIMEOUT_SECONDS = 20.0
 
 
-def show_link(link: PaymentLink, indent: str = "  ") -> None:
-    """Print the fields a merchant looks at first."""
-    print(f"{indent}{link.id}  {link.status.value:<11} {link.amount} {link.currency}  {link.url}")
-    print(f"{indent}  created {link.created_at.isoformat()}", end="")
+@contextmanager
+def running_sandbox(workdir: Path) -> Iterator[str]:
+    """A `pik-sandbox` process on a free loopback port; yields its base URL."""
+    log_path = workdir / "sandbox.log"
+    command = [
+        sys.executable,
+        "-m",
+        "pik_sandbox",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--db",
+        str(workdir / "demo.sqlite3"),
+        "--api-key",
+        API_KEY,
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            yield _wait_until_ready(process, log_path)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_until_ready(process: subprocess.Popen[bytes], log_path: Path) -> str:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        text = log_path.read_text(encoding="utf-8", errors="replace")
+        match = re.search(r"listening on (http://\S+)", text)
+        if match and "Application startup complete" in text:
+            return match.group(1)
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    raise SystemExit(f"The sandbox did not start:\n{log_path.read_text(errors='replace')}")
+
+
+def expect_link(result: PaymentLink | ErrorResponse | None) -> PaymentLink:
+    """The link from a call's result, or stop with the API's error."""
+    if isinstance(result, PaymentLink):
+        return result
+    reason = f"{result.error.code}: {result.error.message}" if result else "no answer"
+    raise SystemExit(f"The sandbox refused the call ({reason})")
+
+
+def show(link: PaymentLink) -> None:
+    """The fields a merchant looks at, one per line."""
+    print(f"     id        {link.id}")
+    print(f"     status    {link.status.value}")
+    print(f"     amount    {link.amount} {link.currency}")
+    if isinstance(link.description, str):
+        print(f"     for       {link.description}")
+    print(f"     created   {link.created_at:%Y-%m-%d %H:%M:%S} UTC")
     if link.paid_at:
-        print(f", paid {link.paid_at.isoformat()}", end="")
-    print()
+        print(f"     paid      {link.paid_at:%Y-%m-%d %H:%M:%S} UTC")
+    print(f"     checkout  {link.url}")
 
 
 def main() -> None:
-    """Parse each documented example and show it, then prove it serialises back unchanged."""
-    for name, parse in (
-        ("create_201.json", PaymentLink.from_dict),
-        ("get_200_paid.json", PaymentLink.from_dict),
-        ("list_200.json", PaymentLinkList.from_dict),
-        ("error_404.json", ErrorResponse.from_dict),
-    ):
-        body = json.loads((SEED / name).read_text(encoding="utf-8"))
-        parsed = parse(body)
-        print(f"{name} -> {type(parsed).__name__}")
-        if isinstance(parsed, PaymentLink):
-            show_link(parsed)
-        elif isinstance(parsed, PaymentLinkList):
-            print(f"  total={parsed.total} limit={parsed.limit} offset={parsed.offset}")
-            for link in parsed.data:
-                show_link(link, indent="    ")
-        else:
-            print(f"  error {parsed.error.code}: {parsed.error.message}")
-        same = parsed.to_dict() == body
-        print(f"  serialises back to the same JSON: {'yes' if same else 'NO'}")
+    """Run the walkthrough against a fresh sandbox."""
+    with tempfile.TemporaryDirectory(prefix="pik-demo-") as folder:
+        print("Starting a local PIK sandbox...")
+        with running_sandbox(Path(folder)) as base_url:
+            print(f"  listening on {base_url} (API under /v1, docs at {base_url}/docs)\n")
+            client = AuthenticatedClient(base_url=f"{base_url}/v1", token=API_KEY)
+
+            print("1. Create a payment link for 75.00 USDT")
+            request = CreatePaymentLinkRequest(
+                amount="75.00", currency="USDT", description="Order #1234"
+            )
+            link = expect_link(create_payment_link.sync(client=client, body=request))
+            show(link)
+
+            print("\n2. List the account's payment links (newest first)")
+            page = list_payment_links.sync(client=client, limit=10)
+            if not isinstance(page, PaymentLinkList):
+                raise SystemExit("The sandbox did not list the links")
+            print(f"     {page.total} link(s) in all; this page holds {len(page.data)}")
+            for listed in page.data:
+                status = listed.status.value
+                print(f"     - {listed.id}  {status:<8} {listed.amount} {listed.currency}")
+
+            print("\n3. Fetch it by id")
+            fetched = expect_link(get_payment_link.sync(link.id, client=client))
+            print(f"     {fetched.id} is {fetched.status.value}")
+
+            print("\n4. Simulate the customer's payment (a sandbox-only call)")
+            paid = expect_link(
+                simulate_payment_link.sync(
+                    link.id,
+                    client=client,
+                    body=SimulatePaymentLinkRequest(status=SimulatePaymentLinkRequestStatus.PAID),
+                )
+            )
+            print(f"     {paid.id} is now {paid.status.value}")
+
+            print("\n5. Fetch it again: the payment is recorded")
+            show(expect_link(get_payment_link.sync(link.id, client=client)))
+            print(f"\n   The customer's view of it: {paid.url}")
+            print("\nStopping the sandbox.")
+    print("Done.")
 
 
 if __name__ == "__main__":
