@@ -70,7 +70,9 @@ def measure(rounds: int = 2000, repeat: int = 7) -> list[tuple[str, float, float
     raw = httpx.Client(
         base_url=BASE_URL, transport=transport, headers={"Authorization": f"Bearer {TOKEN}"}
     )
-    client = AuthenticatedClient(base_url=BASE_URL, token=TOKEN, httpx_args={"transport": transport})
+    client = AuthenticatedClient(
+        base_url=BASE_URL, token=TOKEN, httpx_args={"transport": transport}
+    )
     link_id = "pl_000000000000000000000001"
     cases = {
         "one link": (
