@@ -197,13 +197,16 @@ def launch_sandbox(
     api_keys: tuple[str, ...] = (API_KEY, OTHER_API_KEY),
     env: dict[str, str] | None = None,
 ) -> SandboxProcess:
-    """Start `python -m pik_sandbox` on a free loopback port and wait until it answers."""
+    """Start `pik-sandbox` on a free loopback port and wait until it has started."""
     workdir.mkdir(parents=True, exist_ok=True)
     db_path = db_path or workdir / "sandbox.sqlite3"
     existing = sorted(workdir.glob("sandbox-*.log"))
     log_path = workdir / f"sandbox-{len(existing)}.log"
     log_file = log_path.open("wb")
-    command = [sys.executable, "-m", "pik_sandbox", "--host", "127.0.0.1", "--port", "0"]
+    # The installed `pik-sandbox` command when there is one, as a user would run it.
+    script = Path(sys.executable).parent / "pik-sandbox"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "pik_sandbox"]
+    command += ["--host", "127.0.0.1", "--port", "0"]
     command += ["--db", str(db_path)]
     for key in api_keys:
         command += ["--api-key", key]
