@@ -124,3 +124,15 @@ def test_an_unknown_link_shows_a_404_page(page: Page, live_sandbox: SandboxProce
     assert response is not None and response.status == 404
     expect(page.get_by_role("heading", name="Payment link not found")).to_be_visible()
     expect(page.get_by_role("button", name="Pay")).to_have_count(0)
+
+
+def test_the_interactive_docs_work_offline(page: Page, live_sandbox: SandboxProcess) -> None:
+    from playwright.sync_api import expect
+
+    origins: set[str] = set()
+    page.on("request", lambda request: origins.add(re.sub(r"^(\w+://[^/]+).*", r"\1", request.url)))
+    page.goto(f"{live_sandbox.base_url}/docs")
+    # Swagger UI has fetched /openapi.yaml and rendered the operations.
+    expect(page.get_by_text("Create a payment link").first).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("PIK Payment Links API"))).to_be_visible()
+    assert origins == {live_sandbox.base_url}

@@ -9,6 +9,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ import httpx
 import pytest
 import yaml
 
+from pik_sandbox.spec import spec_text
 from tests.conftest import API_KEY, OTHER_API_KEY
 from tests.sandbox.support import ORDER
 
@@ -156,8 +158,9 @@ def test_keys_can_come_from_the_environment(start_sandbox: StartSandbox) -> None
 def test_without_keys_a_demo_key_and_a_working_curl_are_printed(
     start_sandbox: StartSandbox,
 ) -> None:
-    sandbox = start_sandbox("--rate-limit", "off", api_keys=())
+    sandbox = start_sandbox(api_keys=())
     log = sandbox.log()
+    assert "sk_sandbox_demo" in log
     curl_line = next(line for line in log.splitlines() if line.strip().startswith("curl "))
     assert sandbox.base_url in curl_line
     result = subprocess.run(
@@ -187,3 +190,27 @@ def test_docs_are_served_offline_and_the_spec_at_openapi_yaml(
         assert set(spec["paths"]) >= {"/payment-links", "/payment-links/{id}"}
         assert spec["servers"][0]["url"] == live_sandbox.api_url
         assert "x-bearerInfoFunc" not in spec_response.text
+    # Only the sandbox's in-memory copy names the bearer check; the shared document never does.
+    assert "x-bearerInfoFunc" not in spec_text()
+
+
+def test_rate_limits_are_on_by_default(start_sandbox: StartSandbox) -> None:
+    sandbox = start_sandbox()
+    with client(sandbox) as api:
+        for _ in range(60):
+            assert api.post("/payment-links", json=ORDER).status_code == 201
+        refused = api.post("/payment-links", json=ORDER)
+        assert refused.status_code == 429
+        assert refused.json()["error"]["code"] == "rate_limited"
+        assert refused.headers["retry-after"].isdigit()
+
+
+def test_link_ttl_option_expires_links(start_sandbox: StartSandbox) -> None:
+    sandbox = start_sandbox("--link-ttl", "0.5")
+    with client(sandbox) as api:
+        link = api.post("/payment-links", json=ORDER).json()
+        assert link["status"] == "active"
+        time.sleep(0.8)
+        assert api.get(f"/payment-links/{link['id']}").json()["status"] == "expired"
+        expired = api.get("/payment-links", params={"status": "expired"}).json()
+        assert [item["id"] for item in expired["data"]] == [link["id"]]
