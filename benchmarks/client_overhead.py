@@ -74,7 +74,7 @@ def measure(rounds: int = 2000, repeat: int = 7) -> list[tuple[str, float, float
         base_url=BASE_URL, token=TOKEN, httpx_args={"transport": transport}
     )
     link_id = "pl_000000000000000000000001"
-    cases = {
+    cases: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {
         "one link": (
             lambda: json.loads(raw.get(f"/payment-links/{link_id}").content),
             lambda: get_payment_link.sync(client=client, id=link_id),
