@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
@@ -153,6 +154,21 @@ def _public_document(spec: dict[str, Any], public_url: str) -> str:
     return text
 
 
+# The sandbox behind each app, for code that manages an app's lifetime without running its ASGI
+# lifespan (in-process tests through httpx.ASGITransport, for one).
+_SANDBOXES: weakref.WeakKeyDictionary[Any, Sandbox] = weakref.WeakKeyDictionary()
+
+
+def sandbox_of(app: connexion.AsyncApp) -> Sandbox:
+    """The Sandbox (settings, store, limiters) behind an app made by create_app."""
+    return _SANDBOXES[app]
+
+
+def close_app(app: connexion.AsyncApp) -> None:
+    """Close an app's database connections, as its lifespan shutdown would."""
+    sandbox_of(app).store.close()
+
+
 def create_app(settings: SandboxSettings) -> connexion.AsyncApp:
     """A sandbox serving `settings`, as an ASGI application (Connexion's AsyncApp)."""
     store = PaymentLinkStore(settings.db_path)
@@ -222,4 +238,5 @@ def create_app(settings: SandboxSettings) -> connexion.AsyncApp:
     app.add_url_rule("/docs/", "docs_slash", docs_redirect, methods=["GET"])
     app.add_url_rule("/", "root", docs_redirect, methods=["GET"])
     checkout.add_routes(app)
+    _SANDBOXES[app] = sandbox
     return app

@@ -154,9 +154,12 @@ class PaymentLinkStore:
         # killed (even with kill -9); only a power cut or kernel crash could lose the last
         # commits, which FULL would prevent at the cost of an fsync per commit.
         connection.execute("PRAGMA synchronous = NORMAL")
-        self._local.connection = connection
         with self._connections_lock:
+            if self._closed:
+                connection.close()
+                raise RuntimeError("the payment link store is closed")
             self._connections.append(connection)
+        self._local.connection = connection
         return connection
 
     @contextmanager
@@ -293,8 +296,8 @@ class PaymentLinkStore:
 
     def close(self) -> None:
         """Close every thread's connection; the store cannot be used afterwards."""
-        self._closed = True
         with self._connections_lock:
+            self._closed = True
             connections, self._connections = self._connections, []
         for connection in connections:
             connection.close()

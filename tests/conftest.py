@@ -29,7 +29,7 @@ import anyio.from_thread
 import httpx
 import pytest
 
-from pik_sandbox.app import create_app
+from pik_sandbox.app import close_app, create_app
 from pik_sandbox.settings import SandboxSettings
 
 API_KEY = "sk_test_owner_3f9a1c"
@@ -101,15 +101,21 @@ def sandbox_test_settings(db_path: Path, **overrides: Any) -> SandboxSettings:
 
 
 @pytest.fixture
-def make_sandbox_app(tmp_path: Path) -> Callable[..., Any]:
-    """Build an in-process sandbox app with some settings changed; each gets its own database."""
+def make_sandbox_app(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """Build an in-process sandbox app with some settings changed; each gets its own database,
+    closed after the test."""
     counter = iter(range(1_000_000))
+    apps: list[Any] = []
 
     def make(**overrides: Any) -> Any:
         overrides.setdefault("db_path", tmp_path / f"sandbox-{next(counter)}.sqlite3")
-        return create_app(sandbox_test_settings(**overrides))
+        app = create_app(sandbox_test_settings(**overrides))
+        apps.append(app)
+        return app
 
-    return make
+    yield make
+    for app in apps:
+        close_app(app)
 
 
 @pytest.fixture
