@@ -129,18 +129,17 @@ class PaymentLinkStore:
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         self._write_lock = threading.Lock()
-        self._closed = False
+        # Bumped by close(): a thread's cached connection from an earlier generation is closed.
+        self._generation = 0
         connection = self._connection()
         # WAL lets readers run while a write commits, and is persistent in the file.
         connection.execute("PRAGMA journal_mode = WAL")
         connection.executescript(_SCHEMA)
 
     def _connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is not None:
-            return connection
-        if self._closed:
-            raise RuntimeError("the payment link store is closed")
+        cached: tuple[int, sqlite3.Connection] | None = getattr(self._local, "connection", None)
+        if cached is not None and cached[0] == self._generation:
+            return cached[1]
         # isolation_level=None: transactions are opened and committed explicitly below.
         # timeout: another process (a second sandbox on the same file) may hold the write lock.
         # check_same_thread=False only so that close() may close every thread's connection; each
@@ -155,11 +154,8 @@ class PaymentLinkStore:
         # commits, which FULL would prevent at the cost of an fsync per commit.
         connection.execute("PRAGMA synchronous = NORMAL")
         with self._connections_lock:
-            if self._closed:
-                connection.close()
-                raise RuntimeError("the payment link store is closed")
             self._connections.append(connection)
-        self._local.connection = connection
+            self._local.connection = (self._generation, connection)
         return connection
 
     @contextmanager
@@ -295,9 +291,13 @@ class PaymentLinkStore:
         )
 
     def close(self) -> None:
-        """Close every thread's connection; the store cannot be used afterwards."""
+        """Close every thread's connection.
+
+        The store stays usable: the next query opens a fresh connection. An ASGI harness may run
+        the app's lifespan, whose shutdown closes the store, more than once in one process.
+        """
         with self._connections_lock:
-            self._closed = True
+            self._generation += 1
             connections, self._connections = self._connections, []
         for connection in connections:
             connection.close()

@@ -38,10 +38,8 @@ schema = schemathesis.openapi.from_path(SPEC_PATH)
 
 
 def _in_process_sandbox() -> Any:
-    """The sandbox app on a temporary database, with two accounts and no rate limits, wrapped so
-    that its lifespan spans the whole run: schemathesis opens an ASGI test client, lifespan
-    included, for every call."""
-    sandbox = create_app(
+    """The sandbox app on a temporary database, with two accounts and no rate limits."""
+    return create_app(
         SandboxSettings(
             db_path=Path(tempfile.mkdtemp(prefix="pik-contract-")) / "sandbox.sqlite3",
             api_keys=(KEY, OTHER_KEY),
@@ -50,16 +48,6 @@ def _in_process_sandbox() -> Any:
             public_url=IN_PROCESS_URL,
         )
     )
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "lifespan":
-            await sandbox(scope, receive, send)
-            return
-        while (await receive())["type"] != "lifespan.shutdown":
-            await send({"type": "lifespan.startup.complete"})
-        await send({"type": "lifespan.shutdown.complete"})
-
-    return app
 
 
 if LIVE_URL:

@@ -17,9 +17,10 @@ import httpx
 import pytest
 import yaml
 
+from pik_sandbox.app import close_app
 from pik_sandbox.spec import spec_text
 from tests.conftest import API_KEY, OTHER_API_KEY
-from tests.sandbox.support import ORDER
+from tests.sandbox.support import ORDER, create
 
 if TYPE_CHECKING:
     from tests.conftest import SandboxProcess
@@ -225,3 +226,16 @@ def test_link_ttl_option_expires_links(start_sandbox: StartSandbox) -> None:
         assert api.get(f"/payment-links/{link['id']}").json()["status"] == "expired"
         expired = api.get("/payment-links", params={"status": "expired"}).json()
         assert [item["id"] for item in expired["data"]] == [link["id"]]
+
+
+def test_the_app_serves_again_after_its_lifespan_closed_the_store(
+    make_sandbox_app: Any, client_for: Any
+) -> None:
+    # Test harnesses (schemathesis among them) run an app's lifespan once per client.
+    app = make_sandbox_app()
+    api = client_for(app)
+    link = create(api)
+    close_app(app)
+    assert api.get(f"/payment-links/{link['id']}").json() == link
+    close_app(app)
+    assert create(api)["id"] != link["id"]
