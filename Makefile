@@ -58,10 +58,10 @@ check-generated: $(STAMP) ## Fail with a diff when pik_generated_client/ is not 
 lint: $(STAMP) lint-spec ## ruff, mypy --strict, OpenAPI validation and the spec linters
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict $(GENERATED) tests scripts
+	$(BIN)/mypy --strict $(GENERATED) pik_sandbox tests scripts benchmarks
 	$(BIN)/openapi-spec-validator openapi.yaml
 
-test: $(STAMP) check-generated lint lint-spec ## Everything CI runs
+test: $(STAMP) check-generated lint lint-spec check-breaking ## Everything CI runs
 	$(BIN)/python -m pytest
 
 demo: $(STAMP) ## Show the generated client at work
