@@ -61,8 +61,16 @@ lint: $(STAMP) lint-spec ## ruff, mypy --strict, OpenAPI validation and the spec
 	$(BIN)/mypy --strict $(GENERATED) pik_sandbox tests scripts benchmarks
 	$(BIN)/openapi-spec-validator openapi.yaml
 
-test: $(STAMP) check-generated lint lint-spec check-breaking ## Everything CI runs
+test: $(STAMP) /usr/bin/chromium check-generated lint lint-spec check-breaking ## Everything CI runs
 	$(BIN)/python -m pytest
+
+# The checkout page's browser tests drive Debian's Chromium.
+/usr/bin/chromium:
+	@if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "The browser tests need Debian's Chromium: sudo apt-get install chromium" >&2; exit 1; \
+	fi
 
 demo: $(STAMP) ## Show the generated client at work
 	$(BIN)/python scripts/demo.py
