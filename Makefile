@@ -84,6 +84,13 @@ bench: $(STAMP) ## Print benchmark figures and write them to reports/bench.md
 	@mkdir -p reports
 	@$(BIN)/python benchmarks/client_overhead.py | tee reports/bench.md
 
+.PHONY: contract contract-deep
+contract: $(STAMP) ## Schemathesis CLI, every check and phase, against a sandbox on a free port (JUnit in reports/)
+	$(BIN)/python scripts/run_contract.py --max-examples 30
+
+contract-deep: $(STAMP) ## The same with many more examples, for a nightly run
+	$(BIN)/python scripts/run_contract.py --max-examples 500
+
 # ---------------------------------------------------------------------------------------------
 # The spec for every language: lint, HTML reference, breaking-change guard, portability.
 # Node tools are pinned in package-lock.json and installed by `npm ci` into node_modules/.
