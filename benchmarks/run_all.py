@@ -1,0 +1,125 @@
+"""Every benchmark in one go: prints the full report and writes it to reports/bench.md.
+
+Absolute figures drift on a shared machine; the ratios, measured side by side in one run, are
+what to compare between runs. Progress goes to stderr, the report to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Final
+
+from benchmarks import client_overhead, property_tests, scale, serving
+from benchmarks.load import WRK, LoadSettings
+from benchmarks.processes import ROOT
+from benchmarks.report import Table
+
+REPORT: Final = ROOT / "reports" / "bench.md"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _os_name() -> str:
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                return f"{line.split('=', 1)[1].strip(chr(34))}, Linux {platform.release()}"
+    except OSError:
+        pass
+    return platform.platform()
+
+
+def _tool_version(command: Sequence[str]) -> str:
+    try:
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    text = (completed.stdout or completed.stderr).strip().splitlines()
+    return text[0] if text else "?"
+
+
+def machine_lines() -> list[str]:
+    """The machine and the versions of what serves and loads."""
+    wrk = _tool_version([WRK, "--version"]).split(" [")[0]
+    prism = _tool_version([str(serving.PRISM), "--version"])
+    return [
+        f"Machine: {_cpu_model()}, {os.cpu_count()} cores; Python {platform.python_version()}; "
+        f"{_os_name()}.",
+        f"Tools: {wrk}; Prism {prism} on Node {_tool_version(['node', '--version'])}; "
+        f"uvicorn {version('uvicorn')}, uvloop {version('uvloop')}, httptools "
+        f"{version('httptools')}; Connexion {version('connexion')}; Starlette "
+        f"{version('starlette')}; schemathesis {version('schemathesis')}.",
+    ]
+
+
+def _step(name: str, run: Callable[[], list[Table]]) -> tuple[list[Table], float]:
+    print(f"bench: {name}…", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    result = run()
+    seconds = time.perf_counter() - started
+    print(f"bench: {name} took {seconds:.0f} s", file=sys.stderr, flush=True)
+    return result, seconds
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run every benchmark and write the report."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--duration", type=int, default=3, help="seconds per timed load")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per load")
+    parser.add_argument("--output", type=Path, default=REPORT)
+    args = parser.parse_args(argv)
+    # schemathesis finds schemathesis.toml from the working directory.
+    os.chdir(ROOT)
+    load = LoadSettings(duration_s=args.duration)
+    started = time.perf_counter()
+    sections: list[Table] = []
+    timings: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="pik-bench-") as tmp:
+        workdir = Path(tmp)
+        steps: list[tuple[str, Callable[[], list[Table]]]] = [
+            ("client overhead", lambda: client_overhead.tables(client_overhead.measure())),
+            (
+                "sandbox serving",
+                lambda: serving.tables(serving.measure(load, args.rounds, workdir)),
+            ),
+            ("scale", lambda: scale.tables(scale.measure(load, args.rounds, workdir))),
+            (
+                "property tests",
+                lambda: property_tests.tables(property_tests.measure(workdir)),
+            ),
+        ]
+        for name, run in steps:
+            tables, seconds = _step(name, run)
+            sections += tables
+            timings.append(f"{name} {seconds:.0f} s")
+    total = time.perf_counter() - started
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = ["# Benchmarks", "", f"Run {stamp}.", ""]
+    lines += [line + "  " for line in machine_lines()]
+    lines += [f"Took {total:.0f} s ({', '.join(timings)}).", ""]
+    report = "\n".join(lines) + "\n" + "\n".join(table.markdown() for table in sections)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(report)
+    print(report, end="")
+
+
+if __name__ == "__main__":
+    main()
