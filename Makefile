@@ -80,9 +80,10 @@ clean: ## Remove caches and build output (keeps .venv)
 	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
 
 .PHONY: bench
-bench: $(STAMP) ## Print benchmark figures and write them to reports/bench.md
-	@mkdir -p reports
-	@$(BIN)/python benchmarks/client_overhead.py | tee reports/bench.md
+# wrk (Debian's package) loads the servers; Prism, the peer, comes from node_modules.
+bench: $(STAMP) node-modules ## Print benchmark figures and write them to reports/bench.md
+	@test -x /usr/bin/wrk || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+	$(BIN)/python -m benchmarks.run_all
 
 .PHONY: contract contract-deep
 contract: $(STAMP) ## Schemathesis CLI, every check and phase, against a sandbox on a free port (JUnit in reports/)
