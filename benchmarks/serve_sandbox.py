@@ -130,7 +130,7 @@ def serve(options: SandboxOptions) -> None:
     if options.workers > 1:
         os.environ[OPTIONS_ENV] = json.dumps(asdict(options))
         uvicorn.run(
-            f"{__name__}:app_from_environment",
+            "benchmarks.serve_sandbox:app_from_environment",
             factory=True,
             workers=options.workers,
             **common,
