@@ -34,6 +34,15 @@ async def send_error(
     await send({"type": "http.response.body", "body": body})
 
 
+class _Refused(Exception):
+    """A request refused before Connexion sees it."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 def _header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope.get("headers", []):
         if key.lower() == name:
@@ -75,44 +84,31 @@ class SandboxMiddleware:
             self._log(scope, status_holder[0] if status_holder else 500, started)
 
     async def _handle(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
-        limit = self.sandbox.settings.max_body_bytes
-        length_header = _header(scope, b"content-length")
-        chunked = _header(scope, b"transfer-encoding") is not None
-        if length_header is None and not chunked:
-            await self.app(scope, receive, send)
-            return
-        if length_header is not None:
-            try:
-                announced = int(length_header)
-                if announced < 0:
-                    raise ValueError(announced)
-            except ValueError:
-                await send_error(send, 400, "Content-Length must be a non-negative integer.")
-                return
-            if announced > limit:
-                await send_error(send, 413, _too_large(limit))
-                return
-        body = bytearray()
-        more_body = True
-        while more_body:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            more_body = bool(message.get("more_body", False))
-            if len(body) > limit:
-                await send_error(send, 413, _too_large(limit))
-                return
-        if body and _header(scope, b"content-type") is None:
-            # Connexion would validate such a body as JSON but hand it to the handler as bytes.
-            await send_error(send, 415, "A request body needs a Content-Type: application/json.")
+        try:
+            body = await self._read_body(scope, receive)
+            if body is None:
+                return  # The client went away before sending the whole body.
+            content_type = _header(scope, b"content-type")
+            if body and content_type is None:
+                # Connexion would validate such a body as JSON but hand it to the handler as
+                # bytes.
+                raise _Refused(415, "A request body needs a Content-Type: application/json.")
+            media_type, charset = _parse_content_type(content_type or b"")
+            if body and charset not in (None, "utf-8"):
+                raise _Refused(415, f"Send JSON as UTF-8: charset={charset} is not accepted.")
+        except _Refused as refused:
+            await send_error(send, refused.status, refused.message)
             return
         headers = [
             (key, value)
             for key, value in scope["headers"]
-            if key.lower() not in (b"content-length", b"transfer-encoding")
+            if key.lower() not in (b"content-length", b"transfer-encoding", b"content-type")
         ]
         headers.append((b"content-length", str(len(body)).encode()))
+        if content_type is not None:
+            # Connexion's validator decodes with the charset while the handler's JSON parser
+            # ignores it; with none left, both read the same text.
+            headers.append((b"content-type", media_type.encode("latin-1")))
         scope["headers"] = headers
         replayed = False
 
@@ -120,10 +116,38 @@ class SandboxMiddleware:
             nonlocal replayed
             if not replayed:
                 replayed = True
-                return {"type": "http.request", "body": bytes(body), "more_body": False}
+                return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
         await self.app(scope, replay, send)
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
+        """The whole body (None if the client disconnected first), within the size limit."""
+        limit = self.sandbox.settings.max_body_bytes
+        length_header = _header(scope, b"content-length")
+        chunked = _header(scope, b"transfer-encoding") is not None
+        if length_header is None and not chunked:
+            return b""
+        if length_header is not None:
+            try:
+                announced = int(length_header)
+                if announced < 0:
+                    raise ValueError(announced)
+            except ValueError:
+                raise _Refused(400, "Content-Length must be a non-negative integer.") from None
+            if announced > limit:
+                raise _Refused(413, _too_large(limit))
+        body = bytearray()
+        more_body = True
+        while more_body:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            body += message.get("body", b"")
+            more_body = bool(message.get("more_body", False))
+            if len(body) > limit:
+                raise _Refused(413, _too_large(limit))
+        return bytes(body)
 
     def _log(self, scope: Scope, status: int, started: float) -> None:
         path = scope.get("path", "")
@@ -137,6 +161,17 @@ class SandboxMiddleware:
         access_logger.info(
             '%s - "%s %s" %d %.1fms', host, scope.get("method", "-"), target, status, elapsed_ms
         )
+
+
+def _parse_content_type(value: bytes) -> tuple[str, str | None]:
+    """A Content-Type's media type and its charset parameter (lower-cased, unquoted), if any."""
+    media_type, *parameters = value.decode("latin-1").split(";")
+    charset = None
+    for parameter in parameters:
+        name, _, argument = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            charset = argument.strip().strip('"').lower()
+    return media_type.strip(), charset
 
 
 def _too_large(limit: int) -> str:

@@ -1,7 +1,7 @@
 """Request validators that keep Connexion's checks but word their failures for people.
 
 Connexion's own messages embed whole JSON Schema dumps, and it answers a body that is not valid
-UTF-8 (or names an unknown charset) with a 500; these subclasses give a short 400 instead.
+UTF-8 with a 500; these subclasses give a short 400 instead.
 """
 
 from __future__ import annotations
@@ -95,26 +95,38 @@ def _reject_lone_surrogates(value: Any, path: str = "") -> None:
             _reject_lone_surrogates(item, f"{path}.{index}" if path else str(index))
 
 
+def _object_without_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice: parsers disagree on which one counts."""
+    body: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in body:
+            raise BadRequestProblem(
+                detail=f"The request body gives {_shown(key)} more than once; send it once."
+            )
+        body[key] = value
+    return body
+
+
 class ReadableJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
-    """Connexion's JSON body validation with short messages and no 500 on undecodable bytes."""
+    """Connexion's JSON body validation with short messages and no 500 on undecodable bytes.
+
+    The sandbox's middleware accepts JSON as UTF-8 only and leaves no charset in Content-Type,
+    so this validator and the handler decode the same bytes the same way.
+    """
 
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Any) -> Any:
         raw = b"".join([chunk async for chunk in stream])
         try:
-            text = raw.decode(self._encoding)
-        except LookupError:
-            raise BadRequestProblem(
-                detail=f"Content-Type names an unknown charset {self._encoding!r}; send UTF-8."
-            ) from None
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as error:
             raise BadRequestProblem(
-                detail=f"The request body is not valid {self._encoding} text (byte "
-                f"{error.start}); send JSON encoded as UTF-8."
+                detail=f"The request body is not valid UTF-8 text (byte {error.start}); "
+                "send JSON encoded as UTF-8."
             ) from None
         if not text:
             return None
         try:
-            body = json.loads(text)
+            body = json.loads(text, object_pairs_hook=_object_without_repeated_keys)
             _reject_lone_surrogates(body)
             return body
         except json.JSONDecodeError as error:

@@ -128,7 +128,7 @@ def test_malformed_json_is_400(site: httpx.Client, stored: Callable[[], int], bo
     assert stored() == before
 
 
-@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=latin-1"])
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8"])
 def test_a_body_that_is_not_utf8_is_400(
     site: httpx.Client, stored: Callable[[], int], content_type: str
 ) -> None:
@@ -136,6 +136,70 @@ def test_a_body_that_is_not_utf8_is_400(
     body = b'{"amount": "75.00", "currency": "USDT", "description": "caf\xe9 \xff\xfe"}'
     response = site.post("/v1/payment-links", content=body, headers={"Content-Type": content_type})
     assert_error(response, 400, "invalid_request", "UTF-8")
+    assert stored() == before
+
+
+# A body another charset would decode differently: validated as one text, stored as another.
+SMUGGLED = (
+    b'{"currency": "USDT", "amount": "Infinity",'
+    b' "description": "\\u0022,\\u0022amount\\u0022:\\u00221"}'
+)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        pytest.param("application/json;charset=unicode_escape", SMUGGLED, id="unicode_escape"),
+        pytest.param(
+            "application/json; charset=latin-1",
+            '{"amount": "1", "currency": "USDT", "description": "café"}'.encode("latin-1"),
+            id="latin-1",
+        ),
+        pytest.param(
+            "application/json;charset=utf-16",
+            '{"amount": "1", "currency": "USDT"}'.encode("utf-16"),
+            id="utf-16",
+        ),
+        pytest.param(
+            "application/json; charset=nonsense",
+            b'{"amount": "1", "currency": "USDT"}',
+            id="unknown",
+        ),
+    ],
+)
+def test_a_charset_other_than_utf8_is_415(
+    site: httpx.Client, stored: Callable[[], int], content_type: str, body: bytes
+) -> None:
+    before = stored()
+    response = site.post("/v1/payment-links", content=body, headers={"Content-Type": content_type})
+    assert_error(response, 415, "invalid_request", "UTF-8")
+    assert stored() == before
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json; charset=UTF-8", 'application/json;charset="utf-8"', "application/json;"],
+)
+def test_utf8_named_as_the_charset_is_accepted(site: httpx.Client, content_type: str) -> None:
+    body = '{"amount": "1", "currency": "USDT", "description": "café"}'.encode()
+    response = site.post("/v1/payment-links", content=body, headers={"Content-Type": content_type})
+    assert response.status_code == 201, response.text
+    assert response.json()["description"] == "café"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"amount": "5", "amount": "6", "currency": "USDT"}', id="amount"),
+        pytest.param(b'{"amount": "5", "currency": "USDT", "currency": "BTC"}', id="currency"),
+    ],
+)
+def test_a_key_sent_twice_is_400(
+    site: httpx.Client, stored: Callable[[], int], body: bytes
+) -> None:
+    before = stored()
+    response = site.post("/v1/payment-links", content=body, headers=JSON)
+    assert_error(response, 400, "invalid_request", "more than once")
     assert stored() == before
 
 
