@@ -107,7 +107,8 @@ class SandboxMiddleware:
         headers.append((b"content-length", str(len(body)).encode()))
         if content_type is not None:
             # Connexion's validator decodes with the charset while the handler's JSON parser
-            # ignores it; with none left, both read the same text.
+            # ignores it; with none left, both read the same text. Lower case, because
+            # Connexion's choice of validator, and whether the handler gets JSON, depend on it.
             headers.append((b"content-type", media_type.encode("latin-1")))
         scope["headers"] = headers
         replayed = False
@@ -164,14 +165,15 @@ class SandboxMiddleware:
 
 
 def _parse_content_type(value: bytes) -> tuple[str, str | None]:
-    """A Content-Type's media type and its charset parameter (lower-cased, unquoted), if any."""
+    """A Content-Type's media type and its charset (both lower-cased, as neither is
+    case-sensitive; Connexion's lookups are), with no other parameters."""
     media_type, *parameters = value.decode("latin-1").split(";")
     charset = None
     for parameter in parameters:
         name, _, argument = parameter.partition("=")
         if name.strip().lower() == "charset":
             charset = argument.strip().strip('"').lower()
-    return media_type.strip(), charset
+    return media_type.strip().lower(), charset
 
 
 def _too_large(limit: int) -> str:

@@ -203,6 +203,30 @@ def test_a_key_sent_twice_is_400(
     assert stored() == before
 
 
+@pytest.mark.parametrize("content_type", ["Application/JSON", "APPLICATION/json; Charset=UTF-8"])
+def test_the_media_type_is_matched_whatever_its_case(
+    site: httpx.Client, stored: Callable[[], int], content_type: str
+) -> None:
+    before = stored()
+    headers = {"Content-Type": content_type}
+    refused = site.post(
+        "/v1/payment-links", content=b'{"amount": "NaN", "currency": "USDT"}', headers=headers
+    )
+    assert_error(refused, 400, "invalid_request", "amount")
+    assert stored() == before
+    created = site.post(
+        "/v1/payment-links", content=b'{"amount": "5", "currency": "USDT"}', headers=headers
+    )
+    assert created.status_code == 201, created.text
+    simulated = site.post(
+        f"/v1/sandbox/payment-links/{created.json()['id']}/simulate",
+        content=b'{"status": "paid"}',
+        headers=headers,
+    )
+    assert simulated.status_code == 200, simulated.text
+    assert simulated.json()["status"] == "paid"
+
+
 def test_an_oversized_body_is_413(site: httpx.Client, stored: Callable[[], int]) -> None:
     before = stored()
     body = b'{"amount": "75.00", "currency": "USDT", "description": "' + b"x" * TOO_LARGE + b'"}'
