@@ -134,6 +134,11 @@ class ReadableJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
                 detail=f"The request body is not valid JSON: {error.msg} "
                 f"(line {error.lineno}, column {error.colno})."
             ) from None
+        except ValueError:
+            # Python refuses to read an integer of more than 4300 digits.
+            raise BadRequestProblem(
+                detail="The request body holds a number too long to read; send a shorter one."
+            ) from None
         except RecursionError:
             raise BadRequestProblem(detail="The request body is nested too deeply.") from None
 

@@ -119,6 +119,17 @@ def test_a_body_without_content_type_is_415(site: httpx.Client, stored: Callable
         b"",
         b"[" * 5000 + b"]" * 5000,
         b'{"amount": "75.00", "currency": "USDT", "description": "\\ud800"}',
+        b'{"amount": "75.00", "currency": "USDT", "description": ' + b"9" * 5000 + b"}",
+    ],
+    ids=[
+        "unclosed",
+        "unquoted",
+        "double-comma",
+        "truncated-null",
+        "empty",
+        "deeply-nested",
+        "lone-surrogate",
+        "integer-of-5000-digits",
     ],
 )
 def test_malformed_json_is_400(site: httpx.Client, stored: Callable[[], int], body: bytes) -> None:
