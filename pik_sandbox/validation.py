@@ -7,18 +7,56 @@ UTF-8 with a 500; these subclasses give a short 400 instead.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator
+import re
+from collections.abc import AsyncGenerator, Iterator
+from functools import cache
 from typing import Any
 
 from connexion.exceptions import BadRequestProblem  # type: ignore[import-untyped]
+from connexion.json_schema import Draft4RequestValidator  # type: ignore[import-untyped]
 from connexion.utils import is_nullable  # type: ignore[import-untyped]
 from connexion.validators import (  # type: ignore[import-untyped]
     JSONRequestBodyValidator,
     ParameterValidator,
 )
 from jsonschema import Draft4Validator, ValidationError
+from jsonschema.validators import extend
 
 _MAX_SHOWN = 40
+
+
+@cache
+def ecma_regex(pattern: str) -> re.Pattern[str]:
+    """A schema's `pattern` compiled to end where an ECMA-262 regex (which OpenAPI's patterns
+    follow) ends: its `$` matches at the very end of the text only, where Python's also matches
+    before a final newline."""
+    translated: list[str] = []
+    escaped = in_class = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            char = r"\Z"
+        translated.append(char)
+    return re.compile("".join(translated))
+
+
+def _ecma_pattern(
+    validator: Any, pattern: str, instance: Any, _schema: dict[str, Any]
+) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not ecma_regex(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+# Connexion's validators, with `pattern` checked as the document means it.
+BodySchemaValidator: Any = extend(Draft4RequestValidator, {"pattern": _ecma_pattern})
+SchemaValidator: Any = extend(Draft4Validator, {"pattern": _ecma_pattern})
 
 
 def _shown(value: Any) -> str:
@@ -142,6 +180,10 @@ class ReadableJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
         except RecursionError:
             raise BadRequestProblem(detail="The request body is nested too deeply.") from None
 
+    @property
+    def _validator(self) -> Any:
+        return BodySchemaValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+
     def _validate(self, body: Any) -> dict[str, Any] | None:
         if body is None:
             raise BadRequestProblem(detail="The request body must be a JSON object, not empty.")
@@ -171,7 +213,7 @@ class ReadableParameterValidator(ParameterValidator):  # type: ignore[misc]
             return None
         schema = param.get("schema", param)
         try:
-            Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER).validate(value)
+            SchemaValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER).validate(value)
         except ValidationError as error:
             return describe(error, subject=f"{parameter_type} parameter '{name}'")
         return None

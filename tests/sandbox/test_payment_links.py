@@ -152,6 +152,9 @@ def test_supported_assets_are_configurable(make_sandbox_app: Any, client_for: An
         ({"amount": "1e5", "currency": "USDT"}, "amount"),
         ({"amount": "1.", "currency": "USDT"}, "amount"),
         ({"amount": "", "currency": "USDT"}, "amount"),
+        # The document's patterns end in `$`, which (as in ECMA-262) allows no final newline.
+        ({"amount": "5\n", "currency": "BTC"}, "amount"),
+        ({"amount": "5", "currency": "BTC\n"}, "currency"),
         ({"amount": "75.00", "currency": "usdt"}, "currency"),
         ({"amount": "75.00", "currency": None}, "currency"),
         ({"amount": "75.00", "currency": "USDT", "description": 5}, "description"),
