@@ -1,12 +1,14 @@
 """Payment links kept in SQLite: the only module that speaks SQL.
 
-Connexion's AsyncApp runs plain (sync) handlers in a thread pool, so every thread gets its own
-connection (sqlite3 connections must not be shared between threads), and writes from this process
+Connexion's AsyncApp runs plain (sync) handlers on worker threads, which come and go. Each
+operation checks a connection out of a small pool and returns it, so a connection is used by one
+thread at a time and there are never more than operations in flight; writes from this process
 take one lock so they queue in Python instead of spinning in SQLite's busy handler.
 """
 
 from __future__ import annotations
 
+import queue
 import secrets
 import sqlite3
 import string
@@ -123,27 +125,19 @@ class PaymentLinkStore:
     def __init__(self, path: Path | str) -> None:
         """Open (creating when needed) the database at `path`."""
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._write_lock = threading.Lock()
-        # Bumped by close(): a thread's cached connection from an earlier generation is closed.
-        self._generation = 0
-        connection = self._connection()
-        # WAL lets readers run while a write commits, and is persistent in the file.
-        connection.execute("PRAGMA journal_mode = WAL")
-        connection.executescript(_SCHEMA)
+        with self._connection() as connection:
+            # WAL lets readers run while a write commits, and is persistent in the file.
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.executescript(_SCHEMA)
 
-    def _connection(self) -> sqlite3.Connection:
-        cached: tuple[int, sqlite3.Connection] | None = getattr(self._local, "connection", None)
-        if cached is not None and cached[0] == self._generation:
-            return cached[1]
+    def _open(self) -> sqlite3.Connection:
         # isolation_level=None: transactions are opened and committed explicitly below.
         # timeout: another process (a second sandbox on the same file) may hold the write lock.
-        # check_same_thread=False only so that close() may close every thread's connection; each
-        # connection is otherwise used by the thread that opened it alone.
+        # check_same_thread=False: a pooled connection serves whichever thread checks it out,
+        # one at a time.
         connection = sqlite3.connect(
             self.path, timeout=10.0, isolation_level=None, check_same_thread=False
         )
@@ -153,16 +147,30 @@ class PaymentLinkStore:
         # killed (even with kill -9); only a power cut or kernel crash could lose the last
         # commits, which FULL would prevent at the cost of an fsync per commit.
         connection.execute("PRAGMA synchronous = NORMAL")
-        with self._connections_lock:
-            self._connections.append(connection)
-            self._local.connection = (self._generation, connection)
         return connection
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one operation: an idle one from the pool, or a new one."""
+        try:
+            connection = self._idle.get_nowait()
+        except queue.Empty:
+            connection = self._open()
+        try:
+            yield connection
+        except BaseException:
+            # A connection left inside a transaction must not serve the next operation.
+            if connection.in_transaction:
+                connection.close()
+                raise
+            self._idle.put(connection)
+            raise
+        self._idle.put(connection)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken with SQLite's write lock from the start."""
-        connection = self._connection()
-        with self._write_lock:
+        with self._connection() as connection, self._write_lock:
             connection.execute("BEGIN IMMEDIATE")
             try:
                 yield connection
@@ -174,12 +182,12 @@ class PaymentLinkStore:
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         """One read transaction: every query inside sees the same snapshot."""
-        connection = self._connection()
-        connection.execute("BEGIN")
-        try:
-            yield connection
-        finally:
-            connection.execute("COMMIT")
+        with self._connection() as connection:
+            connection.execute("BEGIN")
+            try:
+                yield connection
+            finally:
+                connection.execute("COMMIT")
 
     def create(
         self,
@@ -227,13 +235,13 @@ class PaymentLinkStore:
 
     def get(self, link_id: str, *, account: str | None) -> PaymentLinkRecord | None:
         """The link with this id in `account` (any account when None, for the checkout page)."""
-        connection = self._connection()
         query = f"SELECT {_COLUMNS} FROM payment_links WHERE id = :id"
         if account is not None:
             query += " AND account = :account"
-        row = connection.execute(
-            query, {"id": link_id, "account": account, "now": time.time()}
-        ).fetchone()
+        with self._connection() as connection:
+            row = connection.execute(
+                query, {"id": link_id, "account": account, "now": time.time()}
+            ).fetchone()
         return _record(row) if row is not None else None
 
     def list_links(
@@ -291,13 +299,14 @@ class PaymentLinkStore:
         )
 
     def close(self) -> None:
-        """Close every thread's connection.
+        """Close the pooled connections.
 
-        The store stays usable: the next query opens a fresh connection. An ASGI harness may run
-        the app's lifespan, whose shutdown closes the store, more than once in one process.
+        The store stays usable: the next operation opens a fresh connection. An ASGI harness may
+        run the app's lifespan, whose shutdown closes the store, more than once in one process.
         """
-        with self._connections_lock:
-            self._generation += 1
-            connections, self._connections = self._connections, []
-        for connection in connections:
+        while True:
+            try:
+                connection = self._idle.get_nowait()
+            except queue.Empty:
+                return
             connection.close()

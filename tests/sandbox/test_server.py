@@ -4,6 +4,7 @@ concurrent clients, signals, keys from the environment, access logs, docs and th
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shlex
 import shutil
@@ -11,8 +12,10 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import anyio.from_thread
 import httpx
 import pytest
 import yaml
@@ -239,3 +242,43 @@ def test_the_app_serves_again_after_its_lifespan_closed_the_store(
     assert api.get(f"/payment-links/{link['id']}").json() == link
     close_app(app)
     assert create(api)["id"] != link["id"]
+
+
+def open_files_under(path: Path) -> int:
+    """How many file descriptors of this process point at `path` (or its -wal, -shm files)."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}").startswith(str(path)):
+                count += 1
+        except OSError:
+            pass  # Closed since it was listed.
+    return count
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+def test_database_connections_do_not_pile_up_as_worker_threads_come_and_go(
+    make_sandbox_app: Any, tmp_path: Path
+) -> None:
+    # Handlers run on worker threads that come and go (anyio retires idle ones, and a new event
+    # loop starts its own); the connections they used must be reused, not left open.
+    db_path = tmp_path / "threads.sqlite3"
+    app = make_sandbox_app(db_path=db_path)
+    concurrency = 10
+
+    async def burst() -> None:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://sandbox.test/v1",
+            headers={"Authorization": f"Bearer {API_KEY}"},
+        ) as api:
+            responses = await asyncio.gather(
+                *(api.get("/payment-links") for _ in range(concurrency))
+            )
+            assert [r.status_code for r in responses] == [200] * concurrency
+
+    for _ in range(4):
+        with anyio.from_thread.start_blocking_portal() as portal:  # fresh worker threads
+            portal.call(burst)
+    # At most one connection per request in flight, each holding the database and its WAL file.
+    assert open_files_under(db_path) <= 2 * concurrency + 1
