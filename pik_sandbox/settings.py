@@ -40,6 +40,11 @@ class SandboxSettings:
     max_body_bytes: int = MAX_BODY_BYTES
 
     def __post_init__(self) -> None:
+        if str(self.db_path) == ":memory:":
+            raise ValueError(
+                "the database must be a file: SQLite's :memory: gives every connection its own "
+                "empty database"
+            )
         if not self.api_keys:
             raise ValueError("at least one API key is needed")
         if any(not key or key != key.strip() for key in self.api_keys):
