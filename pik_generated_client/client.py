@@ -18,8 +18,10 @@ import logging
 import random
 import ssl
 import time
-from collections.abc import Mapping
-from typing import Any, Self
+import urllib.parse
+import urllib.request
+from collections.abc import Generator, Mapping
+from typing import Any, NoReturn, Self
 
 import anyio
 import httpx
@@ -42,6 +44,16 @@ NOT_SENT_ERRORS: tuple[type[httpx.TransportError], ...] = (
     httpx.ConnectTimeout,
     httpx.PoolTimeout,
 )
+# Failures after which the same request may succeed; a malformed request or an unsupported
+# scheme (httpx.LocalProtocolError, httpx.UnsupportedProtocol) would only fail again.
+TRANSIENT_ERRORS: tuple[type[httpx.TransportError], ...] = (
+    httpx.NetworkError,
+    httpx.TimeoutException,
+    httpx.RemoteProtocolError,
+)
+# httpx.Client arguments that configure its connections. httpx ignores them once it is handed a
+# transport, so they go to the transport this client builds (under the retries) instead.
+TRANSPORT_ARGS = ("cert", "http1", "http2", "limits", "proxy")
 
 logger = logging.getLogger(__name__.rsplit(".", 1)[0])
 
@@ -59,6 +71,8 @@ class RetryPolicy:
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be 0 or more")
+        if min(initial_delay, max_delay, max_retry_after) < 0:
+            raise ValueError("retry delays must be 0 or more")
         self.max_retries = max_retries
         self.initial_delay = initial_delay
         self.max_delay = max_delay
@@ -89,7 +103,7 @@ class RetryPolicy:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             outcome = f"HTTP {status}"
         elif error is not None:
-            if not isinstance(error, NOT_SENT_ERRORS) and not idempotent:
+            if not isinstance(error, NOT_SENT_ERRORS) and not (idempotent and isinstance(error, TRANSIENT_ERRORS)):
                 return None
             retry_after = None
             outcome = type(error).__name__
@@ -117,13 +131,26 @@ def parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def _may_retry(request: httpx.Request, retries_done: int, policy: RetryPolicy) -> bool:
+    return request.method in IDEMPOTENT_METHODS and retries_done < policy.max_retries
+
+
+def _environment_proxy(url: str) -> str | None:
+    """The proxy the environment (HTTPS_PROXY, ALL_PROXY, NO_PROXY...) names for `url`."""
+    parts = urllib.parse.urlsplit(url)
+    if not parts.hostname or urllib.request.proxy_bypass(parts.hostname):
+        return None
+    proxies = urllib.request.getproxies()
+    return proxies.get(parts.scheme) or proxies.get("all")
 
 
 class RetryTransport(httpx.BaseTransport):
@@ -138,6 +165,9 @@ class RetryTransport(httpx.BaseTransport):
         while True:
             try:
                 response = self.transport.handle_request(request)
+                if _may_retry(request, retries_done, self.policy):
+                    # Read here, so that a body cut off mid-way is retried like a failed request.
+                    response.read()
             except httpx.TransportError as exc:
                 delay = self.policy.next_delay(request, retries_done, error=exc)
                 if delay is None:
@@ -166,6 +196,9 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         while True:
             try:
                 response = await self.transport.handle_async_request(request)
+                if _may_retry(request, retries_done, self.policy):
+                    # Read here, so that a body cut off mid-way is retried like a failed request.
+                    await response.aread()
             except httpx.TransportError as exc:
                 delay = self.policy.next_delay(request, retries_done, error=exc)
                 if delay is None:
@@ -243,8 +276,8 @@ class Client:
         """`text` without any secret this client holds."""
         return text
 
-    def _auth_headers(self) -> dict[str, str]:
-        return {}
+    def _auth(self) -> httpx.Auth | None:
+        return None
 
     def _copy(self, **changes: Any) -> Self:
         clone = copy.copy(self)
@@ -266,15 +299,26 @@ class Client:
         """A copy of this client with another timeout."""
         return self._copy(_timeout=timeout)
 
-    def _client_args(self) -> dict[str, Any]:
-        return {
+    def _client_args(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Arguments for the httpx client, and for the transport this client builds for it."""
+        args = {
             **self._httpx_args,
             "base_url": self._base_url,
             "cookies": self._cookies,
-            "headers": {**self._headers, **self._auth_headers()},
+            "headers": self._headers,
             "timeout": self._timeout,
             "follow_redirects": self._follow_redirects,
         }
+        auth = self._auth()
+        if auth is not None:
+            args["auth"] = auth
+        transport_args: dict[str, Any] = {"verify": self._verify_ssl}
+        transport_args.update((name, args.pop(name)) for name in TRANSPORT_ARGS if name in args)
+        if "trust_env" in args:
+            transport_args["trust_env"] = args["trust_env"]
+        if "proxy" not in transport_args and args.get("trust_env", True):
+            transport_args["proxy"] = _environment_proxy(self._base_url)
+        return args, transport_args
 
     def set_httpx_client(self, client: httpx.Client) -> Self:
         """Use your own `httpx.Client`. Its settings replace this client's, retries included."""
@@ -284,12 +328,20 @@ class Client:
     def get_httpx_client(self) -> httpx.Client:
         """The `httpx.Client` every synchronous operation uses, built on first use."""
         if self._client is None:
-            args = self._client_args()
-            transport = args.pop("transport", None) or httpx.HTTPTransport(verify=self._verify_ssl)
-            if self.retry_policy.max_retries:
-                transport = RetryTransport(transport, self.retry_policy)
-            self._client = httpx.Client(transport=transport, **args)
+            args, transport_args = self._client_args()
+            transport = args.pop("transport", None) or httpx.HTTPTransport(**transport_args)
+            mounts = args.pop("mounts", None) or {}
+            self._client = httpx.Client(
+                transport=self._retrying(transport),
+                mounts={pattern: self._retrying(t) for pattern, t in mounts.items()},
+                **args,
+            )
         return self._client
+
+    def _retrying(self, transport: httpx.BaseTransport | None) -> httpx.BaseTransport | None:
+        if transport is None or not self.retry_policy.max_retries:
+            return transport
+        return RetryTransport(transport, self.retry_policy)
 
     def __enter__(self) -> Self:
         self.get_httpx_client().__enter__()
@@ -306,12 +358,20 @@ class Client:
     def get_async_httpx_client(self) -> httpx.AsyncClient:
         """The `httpx.AsyncClient` every asynchronous operation uses, built on first use."""
         if self._async_client is None:
-            args = self._client_args()
-            transport = args.pop("transport", None) or httpx.AsyncHTTPTransport(verify=self._verify_ssl)
-            if self.retry_policy.max_retries:
-                transport = AsyncRetryTransport(transport, self.retry_policy)
-            self._async_client = httpx.AsyncClient(transport=transport, **args)
+            args, transport_args = self._client_args()
+            transport = args.pop("transport", None) or httpx.AsyncHTTPTransport(**transport_args)
+            mounts = args.pop("mounts", None) or {}
+            self._async_client = httpx.AsyncClient(
+                transport=self._async_retrying(transport),
+                mounts={pattern: self._async_retrying(t) for pattern, t in mounts.items()},
+                **args,
+            )
         return self._async_client
+
+    def _async_retrying(self, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncBaseTransport | None:
+        if transport is None or not self.retry_policy.max_retries:
+            return transport
+        return AsyncRetryTransport(transport, self.retry_policy)
 
     async def __aenter__(self) -> Self:
         await self.get_async_httpx_client().__aenter__()
@@ -322,7 +382,7 @@ class Client:
 
 
 class _Secret:
-    """Holds a secret so that printing or inspecting its holder never shows it."""
+    """Holds a secret so that printing, inspecting or pickling its holder never shows it."""
 
     __slots__ = ("_value",)
 
@@ -337,12 +397,32 @@ class _Secret:
 
     __str__ = __repr__
 
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("a client holding an API key cannot be pickled")
+
+
+class _KeyAuth(httpx.Auth):
+    """Adds the key to each request as it is sent, so it sits in no headers dict beforehand."""
+
+    def __init__(self, header: str, prefix: str, secret: _Secret) -> None:
+        self.header = header
+        self.prefix = prefix
+        self.secret = secret
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        key = self.secret.reveal()
+        request.headers[self.header] = f"{self.prefix} {key}" if self.prefix else key
+        yield request
+
 
 class AuthenticatedClient(Client):
     """A `Client` that sends the API key as ``Authorization: Bearer <token>`` with every request.
 
     Args:
-        token: Your secret API key. It is never shown by `repr()`, `str()`, errors or logs.
+        token: Your secret API key: printable ASCII without spaces. It is never shown by
+            `repr()`, `str()`, errors or the client's logs. (httpx itself hides only the
+            ``Authorization`` header in its reprs: with another ``auth_header_name``, keep
+            request headers out of your logs.)
         prefix: The word before the key in the header (``Bearer``).
         auth_header_name: The header that carries the key.
 
@@ -358,6 +438,10 @@ class AuthenticatedClient(Client):
         auth_header_name: str = "Authorization",
         **kwargs: Any,
     ) -> None:
+        # A key read from a file with its newline would be refused by httpx, whose error
+        # message quotes the header, key included.
+        if not token or not all("!" <= char <= "~" for char in token):
+            raise ValueError("token must be printable ASCII without spaces or line breaks")
         super().__init__(base_url, **kwargs)
         self._token = _Secret(token)
         self.prefix = prefix
@@ -369,12 +453,10 @@ class AuthenticatedClient(Client):
         return self._token.reveal()
 
     def redact(self, text: str) -> str:
-        token = self._token.reveal()
-        return text.replace(token, "<redacted>") if token else text
+        return text.replace(self._token.reveal(), "<redacted>")
 
-    def _auth_headers(self) -> dict[str, str]:
-        value = f"{self.prefix} {self.token}" if self.prefix else self.token
-        return {self.auth_header_name: value}
+    def _auth(self) -> httpx.Auth:
+        return _KeyAuth(self.auth_header_name, self.prefix, self._token)
 
 
 __all__ = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 EXCERPT_LENGTH = 200
 
@@ -31,18 +32,31 @@ class PikClientError(Exception):
     ) -> None:
         self.operation = operation
         self.status_code = status_code
-        self.content = content
+        # The body as received, unless it echoed the key: then with the key taken out.
+        text = content.decode("utf-8", errors="replace")
+        redacted = redact(text)
+        self.content = content if redacted == text else redacted.encode()
         self.reason = redact(reason)
-        text = content[: EXCERPT_LENGTH * 4].decode("utf-8", errors="replace")
-        self.excerpt = redact(text)[:EXCERPT_LENGTH]
+        self.excerpt = redacted[:EXCERPT_LENGTH]
         super().__init__(self._message())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Picklable (for multiprocessing and task queues) although __init__ takes keywords.
+        return (_restore, (type(self), self.args, self.__dict__))
 
     def _message(self) -> str:
         message = f"{self.operation}: HTTP {self.status_code}: {self.reason}"
         if self.excerpt:
-            ellipsis = "..." if len(self.content) > len(self.excerpt) else ""
+            ellipsis = "..." if len(self.content) > len(self.excerpt.encode()) else ""
             message += f"; body: {self.excerpt!r}{ellipsis}"
         return message
+
+
+def _restore(cls: type[PikClientError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class UnexpectedStatus(PikClientError):
@@ -90,7 +104,7 @@ def api_error(
     try:
         detail = json.loads(content)["error"]
         code, message = str(detail.get("code", "")), str(detail.get("message", ""))
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         pass
     return ApiError(
         operation=operation,

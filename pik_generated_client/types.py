@@ -49,7 +49,8 @@ class File:
 
 T = TypeVar("T")
 
-# RFC 3339 timestamps, "Z" included. Bound once: models parse two per link, and looking the method
+# RFC 3339 timestamps, "Z" included (a timestamp without an offset parses as a naive datetime).
+# Bound once: models parse two per link, and looking the method
 # up through the module and the class each time is a measurable share of a long page.
 parse_datetime = datetime.datetime.fromisoformat
 
@@ -87,14 +88,16 @@ def build_response(
         parsed = parse(response)
     except errors.PikClientError:
         raise
-    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
+        # `from None`: the cause's text may quote the body, and a chained traceback would print
+        # it unredacted; the reason below carries it, redacted.
         raise errors.InvalidResponse(
             _describe(exc),
             operation=operation,
             status_code=response.status_code,
             content=response.content,
             redact=redact,
-        ) from exc
+        ) from None
     return Response(status_code=status, content=response.content, headers=response.headers, parsed=parsed)
 
 

@@ -58,8 +58,14 @@ class CreatePaymentLinkRequest:
         """An object from the API's JSON; raises KeyError for a missing required field."""
 
         amount = src_dict["amount"]
+        if not isinstance(amount, str):
+            raise TypeError(f"'amount' is {type(amount).__name__}, not a string")
         currency = src_dict["currency"]
+        if not isinstance(currency, str):
+            raise TypeError(f"'currency' is {type(currency).__name__}, not a string")
         description = src_dict.get("description", UNSET)
+        if description is not UNSET and not isinstance(description, str):
+            raise TypeError(f"'description' is {type(description).__name__}, not a string")
         _instance = cls.__new__(cls)
         _instance.amount = amount
         _instance.currency = currency

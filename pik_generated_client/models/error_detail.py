@@ -47,7 +47,11 @@ class ErrorDetail:
         """An object from the API's JSON; raises KeyError for a missing required field."""
 
         code = src_dict["code"]
+        if not isinstance(code, str):
+            raise TypeError(f"'code' is {type(code).__name__}, not a string")
         message = src_dict["message"]
+        if not isinstance(message, str):
+            raise TypeError(f"'message' is {type(message).__name__}, not a string")
         _instance = cls.__new__(cls)
         _instance.code = code
         _instance.message = message

@@ -104,14 +104,24 @@ class PaymentLink:
         """An object from the API's JSON; raises KeyError for a missing required field."""
 
         id = src_dict["id"]
+        if not isinstance(id, str):
+            raise TypeError(f"'id' is {type(id).__name__}, not a string")
         url = src_dict["url"]
+        if not isinstance(url, str):
+            raise TypeError(f"'url' is {type(url).__name__}, not a string")
         amount = src_dict["amount"]
+        if not isinstance(amount, str):
+            raise TypeError(f"'amount' is {type(amount).__name__}, not a string")
         currency = src_dict["currency"]
+        if not isinstance(currency, str):
+            raise TypeError(f"'currency' is {type(currency).__name__}, not a string")
         status = _PaymentLinkStatus_BY_VALUE.get(src_dict["status"]) or PaymentLinkStatus(src_dict["status"])
 
         created_at = parse_datetime(src_dict["created_at"])
 
         description = src_dict.get("description", UNSET)
+        if description is not UNSET and not isinstance(description, str):
+            raise TypeError(f"'description' is {type(description).__name__}, not a string")
         _paid_at = src_dict.get("paid_at", UNSET)
         paid_at: datetime.datetime | Unset
         if isinstance(_paid_at, Unset):

@@ -68,8 +68,14 @@ class PaymentLinkList:
             data.append(data_item)
 
         total = src_dict["total"]
+        if not (type(total) is int):
+            raise TypeError(f"'total' is {type(total).__name__}, not an integer")
         limit = src_dict["limit"]
+        if not (type(limit) is int):
+            raise TypeError(f"'limit' is {type(limit).__name__}, not an integer")
         offset = src_dict["offset"]
+        if not (type(offset) is int):
+            raise TypeError(f"'offset' is {type(offset).__name__}, not an integer")
         _instance = cls.__new__(cls)
         _instance.data = data
         _instance.total = total

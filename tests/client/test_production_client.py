@@ -5,11 +5,14 @@ httpx.MockTransport passed through `httpx_args`, the way users plug in their own
 from __future__ import annotations
 
 import email.utils
+import http.server
 import json
 import logging
+import pickle
+import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -394,3 +397,163 @@ def test_sync_iter_raises_api_error_with_pik_code() -> None:
     assert caught.value.code == "unauthorized"
     assert caught.value.status_code == 401
     assert str(caught.value).startswith("list_payment_links: HTTP 401: unauthorized")
+
+
+# Hardening
+
+
+def test_a_key_with_a_line_break_is_refused_without_quoting_it() -> None:
+    with pytest.raises(ValueError) as caught:
+        AuthenticatedClient(base_url=BASE_URL, token=TOKEN + "\n")
+    assert TOKEN not in str(caught.value)
+
+
+def test_the_key_sits_in_no_headers_dict_and_the_client_does_not_pickle() -> None:
+    client = AuthenticatedClient(base_url=BASE_URL, token=TOKEN)
+    assert "Authorization" not in client.get_httpx_client().headers
+    with pytest.raises(TypeError):
+        pickle.dumps(client)
+
+
+def test_an_error_body_echoing_the_key_is_stored_redacted_and_unchained() -> None:
+    script = Script(httpx.Response(200, text=f"bad key {TOKEN}"))
+    with pytest.raises(errors.InvalidResponse) as caught:
+        get_payment_link.sync(client=script.client(), id="pl_1")
+    assert TOKEN.encode() not in caught.value.content
+    assert caught.value.__suppress_context__
+    assert caught.value.__cause__ is None
+
+
+def test_errors_survive_pickling() -> None:
+    script = Script(error_answer(401, "unauthorized"))
+    with pytest.raises(errors.ApiError) as caught:
+        list(list_payment_links.sync_iter(client=script.client()))
+    copy = pickle.loads(pickle.dumps(caught.value))
+    assert (copy.code, copy.status_code, str(copy)) == ("unauthorized", 401, str(caught.value))
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({**LINK, "id": None}, "'id' is NoneType, not a string"),
+        ({**LINK, "amount": 75.0}, "'amount' is float, not a string"),
+        ({"data": [], "total": "5", "limit": 10, "offset": 0}, "'total' is str, not an integer"),
+    ],
+)
+def test_a_value_of_the_wrong_json_type_is_invalid(body: dict[str, Any], reason: str) -> None:
+    script = Script(json_answer(200, body), json_answer(200, body))
+    with pytest.raises(errors.InvalidResponse, match=reason):
+        if "total" in body:
+            list(list_payment_links.sync_iter(client=script.client()))
+        else:
+            get_payment_link.sync(client=script.client(), id="pl_1")
+
+
+def test_a_deeply_nested_body_is_invalid_not_a_recursion_error() -> None:
+    script = Script(httpx.Response(200, content=b"[" * 100_000))
+    with pytest.raises(errors.InvalidResponse):
+        get_payment_link.sync(client=script.client(), id="pl_1")
+
+
+def test_a_retry_after_that_is_not_ascii_digits_falls_back_to_backoff() -> None:
+    assert parse_retry_after("\u00b2") is None
+    superscript_two = httpx.Response(429, headers=[(b"Retry-After", "\u00b2".encode("latin-1"))])
+    script = Script(superscript_two, json_answer(200, LINK))
+    assert isinstance(get_payment_link.sync(client=script.client(), id="pl_1"), PaymentLink)
+
+
+def test_negative_retry_delays_are_refused() -> None:
+    with pytest.raises(ValueError):
+        RetryPolicy(initial_delay=-1)
+
+
+def test_dot_ids_stay_inside_the_payment_link_path() -> None:
+    script = Script(error_answer(404, "not_found"), error_answer(404, "not_found"))
+    client = script.client()
+    get_payment_link.sync(client=client, id="..")
+    get_payment_link.sync(client=client, id=".")
+    assert [r.url.raw_path for r in script.requests] == [
+        b"/v1/payment-links/%2E%2E",
+        b"/v1/payment-links/%2E",
+    ]
+
+
+class BrokenBody(httpx.SyncByteStream):
+    """A body whose connection breaks after the headers arrived."""
+
+    def __iter__(self) -> Iterator[bytes]:
+        raise httpx.ReadError("connection reset mid-body")
+
+
+def test_a_get_whose_body_breaks_is_retried() -> None:
+    script = Script(httpx.Response(200, stream=BrokenBody()), json_answer(200, LINK))
+    assert isinstance(get_payment_link.sync(client=script.client(), id="pl_1"), PaymentLink)
+    assert len(script.requests) == 2
+
+
+def test_a_request_that_cannot_succeed_is_not_retried() -> None:
+    script = Script(httpx.LocalProtocolError("illegal header"), json_answer(200, LINK))
+    with pytest.raises(httpx.LocalProtocolError):
+        get_payment_link.sync(client=script.client(), id="pl_1")
+    assert len(script.requests) == 1
+
+
+def test_transports_mounted_through_httpx_args_are_retried_too() -> None:
+    script = Script(error_answer(503, "x"), json_answer(200, LINK))
+    client = AuthenticatedClient(
+        base_url=BASE_URL,
+        token=TOKEN,
+        retry_policy=RetryPolicy(initial_delay=0.001),
+        httpx_args={"mounts": {"https://": httpx.MockTransport(script)}},
+    )
+    assert isinstance(get_payment_link.sync(client=client, id="pl_1"), PaymentLink)
+    assert len(script.requests) == 2
+
+
+def test_pagination_stops_on_a_server_that_ignores_the_offset() -> None:
+    page = {"data": [{**LINK, "id": f"pl_{i}"} for i in range(2)], "total": 10, "limit": 2}
+    script = Script(
+        json_answer(200, {**page, "offset": 0}), json_answer(200, {**page, "offset": 0})
+    )
+    with pytest.raises(errors.InvalidResponse, match="asked for offset 2, got a page at offset 0"):
+        list(list_payment_links.sync_iter(client=script.client(), limit=2))
+
+
+def test_pagination_stops_on_a_short_page_whatever_the_total() -> None:
+    page = {"data": [LINK], "total": 50, "limit": 10, "offset": 0}
+    script = Script(json_answer(200, page))
+    assert len(list(list_payment_links.sync_iter(client=script.client(), limit=10))) == 1
+    assert len(script.requests) == 1
+
+
+class RecordingProxy(http.server.BaseHTTPRequestHandler):
+    """An HTTP proxy stand-in on loopback: records each request line, answers with a link."""
+
+    seen: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.seen.append(self.requestline)
+        body = json.dumps(LINK).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_the_environment_proxy_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RecordingProxy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_address[1]}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        client = AuthenticatedClient(base_url="http://api.pik.invalid/v1", token=TOKEN)
+        assert isinstance(get_payment_link.sync(client=client, id="pl_1"), PaymentLink)
+    finally:
+        server.shutdown()
+    assert RecordingProxy.seen == ["GET http://api.pik.invalid/v1/payment-links/pl_1 HTTP/1.1"]

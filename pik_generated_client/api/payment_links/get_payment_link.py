@@ -12,14 +12,18 @@ from ...types import Response, build_response
 OPERATION = "get_payment_link"
 
 
+def _path_segment(value: object) -> str:
+    # Every character but letters and digits escaped, dots included: an id of "." or ".." must
+    # not become a path step that reaches another endpoint.
+    return quote(str(value), safe="").replace(".", "%2E")
+
+
 def _get_kwargs(
     id: str,
 ) -> dict[str, Any]:
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/payment-links/{id}".format(
-            id=quote(str(id), safe=""),
-        ),
+        "url": f"/payment-links/{_path_segment(id)}",
     }
     return _kwargs
 

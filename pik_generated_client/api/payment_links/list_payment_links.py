@@ -266,11 +266,26 @@ def _page_or_raise(
     )
 
 
-def _next_offset(page: PaymentLinkList, offset: int) -> int | None:
-    # Stop at the reported total, and on an empty page whatever the total says.
+def _next_offset(
+    response: Response[ErrorResponse | PaymentLinkList],
+    page: PaymentLinkList,
+    offset: int,
+    client: AuthenticatedClient | Client,
+) -> int | None:
+    if page.offset != offset:
+        # A server that ignores the offset would hand out the first page forever.
+        raise errors.InvalidResponse(
+            f"asked for offset {offset}, got a page at offset {page.offset!r}",
+            operation=OPERATION,
+            status_code=response.status_code,
+            content=response.content,
+            redact=client.redact,
+        )
+    # Stop at the reported total, and on a short page whatever the total says.
     items = page.data
     offset += len(items)
-    return offset if items and offset < page.total else None
+    full = len(items) >= page.limit
+    return offset if items and full and offset < page.total else None
 
 
 def sync_iter(
@@ -288,17 +303,15 @@ def sync_iter(
     """
     offset: int | None = 0
     while offset is not None:
-        page = _page_or_raise(
-            sync_detailed(
-                client=client,
-                status=status,
-                limit=limit,
-                offset=offset,
-            ),
-            client,
+        response = sync_detailed(
+            client=client,
+            status=status,
+            limit=limit,
+            offset=offset,
         )
+        page = _page_or_raise(response, client)
         yield from page.data
-        offset = _next_offset(page, offset)
+        offset = _next_offset(response, page, offset, client)
 
 
 async def asyncio_iter(
@@ -316,15 +329,13 @@ async def asyncio_iter(
     """
     offset: int | None = 0
     while offset is not None:
-        page = _page_or_raise(
-            await asyncio_detailed(
-                client=client,
-                status=status,
-                limit=limit,
-                offset=offset,
-            ),
-            client,
+        response = await asyncio_detailed(
+            client=client,
+            status=status,
+            limit=limit,
+            offset=offset,
         )
+        page = _page_or_raise(response, client)
         for item in page.data:
             yield item
-        offset = _next_offset(page, offset)
+        offset = _next_offset(response, page, offset, client)

@@ -13,6 +13,12 @@ from ...types import Response, build_response
 OPERATION = "simulate_payment_link"
 
 
+def _path_segment(value: object) -> str:
+    # Every character but letters and digits escaped, dots included: an id of "." or ".." must
+    # not become a path step that reaches another endpoint.
+    return quote(str(value), safe="").replace(".", "%2E")
+
+
 def _get_kwargs(
     id: str,
     *,
@@ -22,9 +28,7 @@ def _get_kwargs(
 
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/sandbox/payment-links/{id}/simulate".format(
-            id=quote(str(id), safe=""),
-        ),
+        "url": f"/sandbox/payment-links/{_path_segment(id)}/simulate",
     }
     _kwargs["json"] = body.to_dict()
 
