@@ -22,6 +22,9 @@ GENERATOR_OPTIONS = ",".join(
         # jackson-databind-nullable is not in the generator's jar; the spec has no nullable field.
         "openApiNullable=false",
         "hideGenerationTimestamp=true",
+        # A status PIK adds later must not make every response unreadable: it becomes
+        # UNKNOWN_DEFAULT_OPEN_API instead of an exception (what spec/README.md advises).
+        "enumUnknownDefaultCase=true",
     ]
 )
 

@@ -84,7 +84,11 @@ def test_every_operation_requires_the_bearer_key() -> None:
 def test_every_operation_documents_auth_rate_limit_and_server_errors() -> None:
     for method, path, operation in operations():
         responses = resolve(operation["responses"])
-        for status, code in (("401", "unauthorized"), ("429", "rate_limited")):
+        for status, code in (
+            ("401", "unauthorized"),
+            ("403", "forbidden"),
+            ("429", "rate_limited"),
+        ):
             examples = responses[status]["content"]["application/json"]["examples"]
             codes = {example["value"]["error"]["code"] for example in examples.values()}
             assert codes == {code}, (method, path, status)
@@ -134,8 +138,29 @@ EXAMPLES = list(iter_examples(load_document()))
 
 
 def test_document_states_examples_everywhere() -> None:
-    # Every operation body and response, the parameters and the component schemas.
-    assert len(EXAMPLES) >= 30
+    """Every request body, every response body, every parameter and every component schema."""
+    document = load_document()
+    missing = []
+    for method, path, operation in operations():
+        bodies = [("request", operation.get("requestBody"))]
+        bodies += [(status, answer) for status, answer in operation["responses"].items()]
+        for where, body in bodies:
+            if body is None:
+                continue
+            media = resolve(body).get("content", {}).get("application/json")
+            if media is not None and not (media.get("examples") or media.get("example")):
+                missing.append(f"{method.upper()} {path} {where}")
+        for parameter in resolve(operation.get("parameters", [])):
+            if "example" not in parameter:
+                missing.append(f"{method.upper()} {path} parameter {parameter['name']}")
+    for name, schema in document["components"]["schemas"].items():
+        if "example" not in schema and schema.get("type") != "object":
+            missing.append(f"schema {name}")
+        for prop, definition in schema.get("properties", {}).items():
+            described_elsewhere = "$ref" in definition or definition.get("type") == "array"
+            if not described_elsewhere and "example" not in definition:
+                missing.append(f"schema {name}.{prop}")
+    assert missing == []
 
 
 @pytest.mark.parametrize(("where", "schema", "example"), EXAMPLES, ids=[e[0] for e in EXAMPLES])
@@ -209,3 +234,22 @@ def test_schemas_reject_what_they_must(
 )
 def test_schemas_accept_what_must_stay_open(schema_name: str, instance: dict[str, Any]) -> None:
     assert schema_errors(component_schema(schema_name), copy.deepcopy(instance)) == []
+
+
+def test_pagination_extension_names_fields_the_page_has() -> None:
+    """The client generator gives an operation iterators from `x-pik-pagination`: a misspelt
+    field would silently drop them, so every name must be a field of the page or a parameter."""
+    marked = 0
+    for _, _, operation in operations():
+        for answer in operation["responses"].values():
+            spec = answer.get("x-pik-pagination")
+            if spec is None:
+                continue
+            marked += 1
+            page = resolve(answer["content"]["application/json"]["schema"])
+            parameters = {p["name"] for p in resolve(operation.get("parameters", []))}
+            assert page["properties"][spec["items"]]["type"] == "array"
+            for field in ("total", "limit", "offset"):
+                assert spec[field] in page["required"], field
+            assert {spec["limit"], spec["offset"]} <= parameters
+    assert marked == 1

@@ -37,6 +37,12 @@ public final class PaymentLinkUsage {
     check("75.00".equals(paid.getAmount()), "the amount stays the exact decimal string");
     check(paid.getPaidAt() != null, "paid_at is read");
 
+    String refunded = read(examples, "get_200_paid.json").replace("\"paid\"", "\"refunded\"");
+    PaymentLink later = mapper.readValue(refunded, PaymentLink.class);
+    check(
+        later.getStatus() == PaymentLinkStatus.UNKNOWN_DEFAULT_OPEN_API,
+        "a status added later is read as unknown, not refused");
+
     PaymentLinkList page = mapper.readValue(read(examples, "list_200.json"), PaymentLinkList.class);
     check(page.getData().size() == 1 && page.getTotal() == 1, "a page of links is read");
 
