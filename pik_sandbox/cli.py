@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shlex
 import signal
 import socket
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,31 +30,19 @@ logger = logging.getLogger("pik_sandbox")
 
 
 def _asset(text: str) -> tuple[str, int]:
+    """CODE[:DECIMALS]; a known code may leave its decimals out. SandboxSettings checks both."""
     code, _, decimals = text.partition(":")
     code = code.strip().upper()
     if not decimals:
         if code not in ASSET_DECIMALS:
             raise argparse.ArgumentTypeError(
-                f"{code} has no known number of decimals; write it as {code}:DECIMALS"
+                f"{code!r} has no known number of decimals; write it as {code or 'CODE'}:DECIMALS"
             )
         return code, ASSET_DECIMALS[code]
     try:
-        places = int(decimals)
+        return code, int(decimals)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{decimals!r} is not a number of decimals") from None
-    if places < 0:
-        raise argparse.ArgumentTypeError("the number of decimals cannot be negative")
-    return code, places
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError("the link TTL must be more than 0 seconds")
-    return seconds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--link-ttl",
-        type=_positive_seconds,
+        type=float,
         metavar="SECONDS",
         help="links expire this many seconds after creation (default: never)",
     )
@@ -143,7 +133,9 @@ def _url_host(host: str) -> str:
 
 def _banner(settings: SandboxSettings, listen_url: str, demo_key: bool) -> str:
     key = settings.api_keys[0] if demo_key else "YOUR_API_KEY"
-    body = '{"amount": "75.00", "currency": "USDT", "description": "Order #1234"}'
+    asset, decimals = next(iter(settings.supported_assets.items()))
+    amount = "75.00" if decimals >= 2 else "75"
+    body = json.dumps({"amount": amount, "currency": asset, "description": "Order #1234"})
     curl = (
         f"curl -s -X POST {settings.public_url}{API_BASE_PATH}/payment-links"
         f" -H {shlex.quote('Authorization: Bearer ' + key)}"
@@ -217,6 +209,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError) as error:
         sock.close()
         print(f"pik-sandbox: {error}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as error:
+        sock.close()
+        print(f"pik-sandbox: cannot use {args.db} as a SQLite database: {error}", file=sys.stderr)
         return 2
     config = uvicorn.Config(
         app,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+
+from pik_sandbox.spec import load_spec
+from pik_sandbox.validation import SchemaValidator
 
 # Smallest units of the assets PIK documents: an amount may carry at most this many decimals.
 ASSET_DECIMALS: Mapping[str, int] = MappingProxyType({"USDT": 6, "USDC": 6, "BTC": 8, "ETH": 18})
@@ -49,7 +53,22 @@ class SandboxSettings:
             raise ValueError("at least one API key is needed")
         if any(not key or key != key.strip() for key in self.api_keys):
             raise ValueError("API keys must be non-empty and carry no surrounding spaces")
-        if self.link_ttl_seconds is not None and self.link_ttl_seconds <= 0:
-            raise ValueError("the link TTL must be a positive number of seconds")
+        if self.link_ttl_seconds is not None and not (
+            math.isfinite(self.link_ttl_seconds) and self.link_ttl_seconds > 0
+        ):
+            raise ValueError(
+                f"the link TTL must be a number of seconds above 0, not {self.link_ttl_seconds}"
+            )
+        if not self.supported_assets:
+            raise ValueError("at least one supported asset is needed")
+        currency = load_spec()["components"]["schemas"]["Currency"]
+        for code, decimals in self.supported_assets.items():
+            if not SchemaValidator(currency).is_valid(code):
+                raise ValueError(
+                    f"asset code {code!r} does not match openapi.yaml's currency pattern "
+                    f"{currency['pattern']}"
+                )
+            if decimals < 0:
+                raise ValueError(f"{code} cannot have a negative number of decimals")
         # A trailing slash would give checkout URLs with a double slash.
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))

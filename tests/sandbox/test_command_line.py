@@ -3,19 +3,32 @@ listens, instead of starting broken or printing a traceback."""
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
 import pytest
 
 from pik_sandbox.cli import main
 
+REFUSAL_TIMEOUT_SECONDS = 10.0
+
 
 def refusal(capsys: pytest.CaptureFixture[str], *args: str) -> str:
     """Run the command with `args`; it must exit with status 2. Returns what it printed."""
-    try:
-        status = main(["--host", "127.0.0.1", "--port", "0", *args])
-    except SystemExit as exit_:  # argparse's own refusals
-        status = int(exit_.code or 0)
+    statuses: list[int] = []
+
+    def run() -> None:
+        try:
+            statuses.append(main(["--host", "127.0.0.1", "--port", "0", *args]))
+        except SystemExit as exit_:  # argparse's own refusals
+            statuses.append(int(exit_.code or 0))
+
+    # On a thread, so that a command which starts serving fails the test instead of hanging it.
+    command = threading.Thread(target=run, daemon=True)
+    command.start()
+    command.join(timeout=REFUSAL_TIMEOUT_SECONDS)
     printed = capsys.readouterr()
-    assert status == 2, printed
+    assert statuses == [2], f"the command did not refuse: {printed}"
     assert "Traceback" not in printed.err
     assert printed.out == "", "nothing is announced as listening"
     return printed.err
@@ -25,3 +38,34 @@ def test_an_in_memory_database_is_refused(capsys: pytest.CaptureFixture[str]) ->
     # Every connection to :memory: would get its own empty database.
     message = refusal(capsys, "--db", ":memory:")
     assert ":memory:" in message and "file" in message
+
+
+@pytest.mark.parametrize("kind", ["a folder", "not SQLite"])
+def test_a_database_sqlite_cannot_open_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, kind: str
+) -> None:
+    db = tmp_path
+    if kind == "not SQLite":
+        db = tmp_path / "notes.txt"
+        db.write_text("These are not the links you are looking for.\n" * 100)
+    message = refusal(capsys, "--db", str(db))
+    assert str(db) in message and "SQLite" in message
+
+
+@pytest.mark.parametrize("ttl", ["nan", "inf", "0", "-5"])
+def test_a_link_ttl_that_is_not_a_finite_positive_number_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, ttl: str
+) -> None:
+    message = refusal(capsys, "--db", str(tmp_path / "db.sqlite3"), "--link-ttl", ttl)
+    assert "link TTL" in message
+
+
+@pytest.mark.parametrize(
+    ("asset", "mention"),
+    [(":6", "''"), ("US-DT:2", "US-DT"), ("U:2", "'U'"), ("SOL:-1", "decimals"), ("SOL:x", "x")],
+)
+def test_an_asset_the_document_could_not_name_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, asset: str, mention: str
+) -> None:
+    message = refusal(capsys, "--db", str(tmp_path / "db.sqlite3"), "--asset", asset)
+    assert mention in message

@@ -170,10 +170,13 @@ def test_keys_can_come_from_the_environment(start_sandbox: StartSandbox) -> None
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+@pytest.mark.parametrize(
+    ("args", "asset"), [((), "USDT"), (("--asset", "DOGE:0", "--asset", "BTC"), "DOGE")]
+)
 def test_without_keys_a_demo_key_and_a_working_curl_are_printed(
-    start_sandbox: StartSandbox,
+    start_sandbox: StartSandbox, args: tuple[str, ...], asset: str
 ) -> None:
-    sandbox = start_sandbox(api_keys=())
+    sandbox = start_sandbox(*args, api_keys=())
     log = sandbox.log()
     assert "sk_sandbox_demo" in log
     curl_line = next(line for line in log.splitlines() if line.strip().startswith("curl "))
@@ -182,7 +185,7 @@ def test_without_keys_a_demo_key_and_a_working_curl_are_printed(
         shlex.split(curl_line.strip()), capture_output=True, text=True, timeout=10, check=True
     )
     created = httpx.Response(200, content=result.stdout.encode()).json()
-    assert created["status"] == "active"
+    assert created["status"] == "active" and created["currency"] == asset
     assert created["url"] == f"{sandbox.base_url}/pay/{created['id']}"
 
 
