@@ -48,6 +48,37 @@ CREATE INDEX IF NOT EXISTS payment_links_account_seq
     ON payment_links (account, seq);
 CREATE INDEX IF NOT EXISTS payment_links_account_status_seq
     ON payment_links (account, status, seq);
+-- Active links that carry an expiry time: counting the ones past it stays cheap however large
+-- the account. Links without one (no --link-ttl) are not in this index at all.
+CREATE INDEX IF NOT EXISTS payment_links_expiring
+    ON payment_links (account, expires_ts) WHERE status = 'active' AND expires_ts IS NOT NULL;
+-- How many links each account has in each stored status, kept by the triggers below in the
+-- same transaction as the change, so that a list's `total` is a lookup, not a COUNT(*) over
+-- every matching link.
+CREATE TABLE IF NOT EXISTS link_counts (
+    account  TEXT    NOT NULL,
+    status   TEXT    NOT NULL,
+    links    INTEGER NOT NULL,
+    PRIMARY KEY (account, status)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS link_counts_after_insert AFTER INSERT ON payment_links BEGIN
+    INSERT INTO link_counts (account, status, links) VALUES (NEW.account, NEW.status, 1)
+        ON CONFLICT (account, status) DO UPDATE SET links = links + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS link_counts_after_status AFTER UPDATE OF status ON payment_links
+WHEN OLD.status <> NEW.status BEGIN
+    UPDATE link_counts SET links = links - 1
+        WHERE account = OLD.account AND status = OLD.status;
+    INSERT INTO link_counts (account, status, links) VALUES (NEW.account, NEW.status, 1)
+        ON CONFLICT (account, status) DO UPDATE SET links = links + 1;
+END;
+"""
+# Databases written before link_counts existed get it filled once, when first opened.
+_SCHEMA_VERSION: Final = 1
+_BACKFILL_COUNTS: Final = """
+DELETE FROM link_counts;
+INSERT INTO link_counts (account, status, links)
+    SELECT account, status, COUNT(*) FROM payment_links GROUP BY account, status;
 """
 
 # A link past its expiry time is `expired` whatever its stored status says, so get, list and the
@@ -66,6 +97,16 @@ _STATUS_FILTERS: Final = {
     "paid": "status = 'paid'",
     "deactivated": "status = 'deactivated'",
 }
+# Stored counts per status (from link_counts) that make up each filter's total. Active links past
+# their expiry time are counted apart (payment_links_expiring) and moved from active to expired.
+_COUNTED_STATUSES: Final = {
+    None: ("active", "paid", "expired", "deactivated"),
+    "active": ("active",),
+    "expired": ("expired",),
+    "paid": ("paid",),
+    "deactivated": ("deactivated",),
+}
+_EXPIRED_BY_TIME_SIGN: Final = {None: 0, "active": -1, "expired": 1, "paid": 0, "deactivated": 0}
 
 
 @dataclass(frozen=True)
@@ -132,6 +173,12 @@ class PaymentLinkStore:
             # WAL lets readers run while a write commits, and is persistent in the file.
             connection.execute("PRAGMA journal_mode = WAL")
             connection.executescript(_SCHEMA)
+            (version,) = connection.execute("PRAGMA user_version").fetchone()
+            if version < _SCHEMA_VERSION:
+                connection.executescript(
+                    f"BEGIN IMMEDIATE; {_BACKFILL_COUNTS}"
+                    f" PRAGMA user_version = {_SCHEMA_VERSION}; COMMIT;"
+                )
 
     def _open(self) -> sqlite3.Connection:
         # isolation_level=None: transactions are opened and committed explicitly below.
@@ -249,17 +296,36 @@ class PaymentLinkStore:
     ) -> PaymentLinkPage:
         """One page of the account's links, newest first, and how many match in all."""
         where = f"account = :account AND {_STATUS_FILTERS[status]}"
-        params = {"account": account, "now": time.time(), "limit": limit, "offset": offset}
+        now = time.time()
+        params = {"account": account, "now": now, "limit": limit, "offset": offset}
         with self._read() as connection:
-            (total,) = connection.execute(
-                f"SELECT COUNT(*) FROM payment_links WHERE {where}", params
-            ).fetchone()
+            total = self._total(connection, account, status, now)
             rows = connection.execute(
                 f"SELECT {_COLUMNS} FROM payment_links WHERE {where}"
                 " ORDER BY seq DESC LIMIT :limit OFFSET :offset",
                 params,
             ).fetchall()
         return PaymentLinkPage(links=[_record(row) for row in rows], total=int(total))
+
+    @staticmethod
+    def _total(connection: sqlite3.Connection, account: str, status: str | None, now: float) -> int:
+        """How many of the account's links the filter matches, from the kept counts."""
+        counted = _COUNTED_STATUSES[status]
+        marks = ", ".join("?" * len(counted))
+        (stored,) = connection.execute(
+            f"SELECT COALESCE(SUM(links), 0) FROM link_counts"
+            f" WHERE account = ? AND status IN ({marks})",
+            (account, *counted),
+        ).fetchone()
+        sign = _EXPIRED_BY_TIME_SIGN[status]
+        if not sign:
+            return int(stored)
+        (expired_by_time,) = connection.execute(
+            "SELECT COUNT(*) FROM payment_links WHERE account = ? AND status = 'active'"
+            " AND expires_ts IS NOT NULL AND expires_ts <= ?",
+            (account, now),
+        ).fetchone()
+        return int(stored) + sign * int(expired_by_time)
 
     def transition(
         self, link_id: str, *, account: str | None, status: str

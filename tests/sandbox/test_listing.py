@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -113,3 +116,20 @@ def test_without_a_ttl_links_stay_active(api: httpx.Client) -> None:
     link = create(api)
     time.sleep(TTL + 0.3)
     assert api.get(f"/payment-links/{link['id']}").json()["status"] == "active"
+
+
+def test_totals_are_right_on_a_database_from_before_counts_were_kept(
+    make_sandbox_app: Callable[..., Any], client_for: Any, tmp_path: Path
+) -> None:
+    db_path = tmp_path / "older.sqlite3"
+    api = client_for(make_sandbox_app(db_path=db_path))
+    ids = [create(api)["id"] for _ in range(3)]
+    simulate(api, ids[0], "paid")
+    # What a file written by an earlier version of the sandbox looks like.
+    with closing(sqlite3.connect(db_path)) as older:
+        older.executescript("DROP TABLE link_counts; PRAGMA user_version = 0;")
+    reopened = client_for(make_sandbox_app(db_path=db_path))
+    assert reopened.get("/payment-links").json()["total"] == 3
+    assert reopened.get("/payment-links", params={"status": "active"}).json()["total"] == 2
+    simulate(reopened, ids[1], "deactivated")
+    assert reopened.get("/payment-links", params={"status": "active"}).json()["total"] == 1
