@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import MutableMapping
 from typing import Any
+from urllib.parse import parse_qsl, quote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,6 +17,8 @@ from pik_sandbox.state import Sandbox, with_sandbox
 access_logger = logging.getLogger("pik_sandbox.access")
 
 CREATE_OPERATION = "createPaymentLink"
+# Characters a path segment may hold unencoded (RFC 3986's pchar, besides letters and digits).
+_LOGGED_SAFE = "!$&'()*+,;=:@-._~"
 
 
 async def send_error(
@@ -63,7 +66,7 @@ class SandboxMiddleware:
         self.app = app
         self.sandbox = sandbox
         # Keys never reach the access log, even when a client puts one in a URL by mistake.
-        self._secrets = tuple(sandbox.settings.api_keys)
+        self._secrets = frozenset(sandbox.settings.api_keys)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection event."""
@@ -151,17 +154,35 @@ class SandboxMiddleware:
         return bytes(body)
 
     def _log(self, scope: Scope, status: int, started: float) -> None:
-        path = scope.get("path", "")
-        query = scope.get("query_string", b"").decode("latin-1")
-        target = f"{path}?{query}" if query else path
-        for secret in self._secrets:
-            target = target.replace(secret, "[redacted]")
         client = scope.get("client")
         host = f"{client[0]}:{client[1]}" if client else "-"
         elapsed_ms = (time.perf_counter() - started) * 1000
         access_logger.info(
-            '%s - "%s %s" %d %.1fms', host, scope.get("method", "-"), target, status, elapsed_ms
+            '%s - "%s %s" %d %.1fms',
+            host,
+            scope.get("method", "-"),
+            self._logged_target(scope),
+            status,
+            elapsed_ms,
         )
+
+    def _logged_target(self, scope: Scope) -> str:
+        """The request's path and query as the access log shows them.
+
+        Query values are left out (a key sent as one, known or not, is never written), and so
+        is any path segment or query name that is one of this sandbox's keys. Everything else is
+        percent-encoded, so a line is one line of plain ASCII.
+        """
+
+        def shown(part: str) -> str:
+            return "[redacted]" if part in self._secrets else quote(part, safe=_LOGGED_SAFE)
+
+        target = "/".join(shown(segment) for segment in scope.get("path", "").split("/"))
+        query = scope.get("query_string", b"").decode("latin-1")
+        if query:
+            names = [name for name, _ in parse_qsl(query, keep_blank_values=True)]
+            target += "?" + "&".join(f"{shown(name)}=*" for name in names)
+        return target
 
 
 def _parse_content_type(value: bytes) -> tuple[str, str | None]:

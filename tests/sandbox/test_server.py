@@ -4,6 +4,7 @@ concurrent clients, signals, keys from the environment, access logs, docs and th
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import shlex
@@ -157,6 +158,33 @@ def test_the_access_log_never_contains_an_api_key(live_sandbox: SandboxProcess) 
     assert re.search(rf'"GET /v1/payment-links/{link["id"]}" 200', log)
     for key in (API_KEY, OTHER_API_KEY):
         assert key not in log
+
+
+def test_the_access_log_keeps_query_names_and_no_value(
+    make_sandbox_app: Any, client_for: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A one-letter key must not mangle other text, and keys sent by mistake (encoded, or a key
+    # this sandbox does not know) must not be written down.
+    app = make_sandbox_app(api_keys=("k", API_KEY))
+    api = client_for(app, "k")
+    encoded = "".join(f"%{byte:02X}" for byte in API_KEY.encode())
+    production_key = "sk_live_9f8e7d6c5b4a"
+    with caplog.at_level(logging.INFO, logger="pik_sandbox.access"):
+        api.get("/payment-links", params={"status": "active", "limit": 5})
+        api.get(f"/payment-links?api_key={encoded}")
+        api.get("/payment-links", params={"token": production_key})
+        api.get(f"/payment-links/{encoded}")
+        api.get("/payment-links/k")
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 5
+    log = "\n".join(lines)
+    for secret in (API_KEY, encoded, production_key, '/k"'):
+        assert secret not in log
+    assert '"GET /v1/payment-links?status=*&limit=*" 200' in lines[0]
+    assert '"GET /v1/payment-links?api_key=*" ' in lines[1]
+    assert '"GET /v1/payment-links?token=*" ' in lines[2]
+    assert '"GET /v1/payment-links/[redacted]" 400' in lines[3]
+    assert '"GET /v1/payment-links/[redacted]" 400' in lines[4]
 
 
 def test_keys_can_come_from_the_environment(start_sandbox: StartSandbox) -> None:
