@@ -28,8 +28,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from pik_sandbox import checkout, handlers
-from pik_sandbox.errors import JSON_MEDIA_TYPE, SandboxError, default_message, error_body
+from pik_sandbox.errors import (
+    JSON_MEDIA_TYPE,
+    SandboxError,
+    default_message,
+    error_body,
+    unknown_path,
+)
 from pik_sandbox.middleware import RateLimitMiddleware, SandboxMiddleware
+from pik_sandbox.paths import API_BASE_PATH, API_DOCS_PATH, DOCS_PATH
 from pik_sandbox.settings import SandboxSettings
 from pik_sandbox.spec import load_spec
 from pik_sandbox.state import Sandbox
@@ -38,8 +45,6 @@ from pik_sandbox.validation import ReadableJSONBodyValidator, ReadableParameterV
 
 logger = logging.getLogger("pik_sandbox")
 
-API_BASE_PATH = "/v1"
-DOCS_PATH = "/docs"
 BEARER_INFO_FUNC = "pik_sandbox.auth.bearer_info"
 UNAUTHORIZED_MESSAGE = (
     "Missing or invalid API key; send it as `Authorization: Bearer YOUR_API_KEY`."
@@ -77,7 +82,7 @@ class _ErrorHandlers:
             pattern = re.escape(API_BASE_PATH + template)
             pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", pattern)
             methods = [m.upper() for m in item if m in {"get", "post", "put", "patch", "delete"}]
-            self._paths.append((re.compile(pattern + "/?$"), methods))
+            self._paths.append((re.compile(pattern + "$"), methods))
 
     def _allowed(self, path: str) -> list[str] | None:
         for pattern, methods in self._paths:
@@ -125,7 +130,7 @@ class _ErrorHandlers:
             if allowed and method not in allowed:
                 status = 405
             else:
-                return _json_response(404, f"Nothing here: {path} is not a path of this API.")
+                return _json_response(404, unknown_path(path))
         if status == 405:
             allowed = self._allowed(path) or [
                 m.strip() for m in headers.get("Allow", "").split(",") if m.strip()
@@ -231,7 +236,7 @@ def create_app(settings: SandboxSettings) -> connexion.AsyncApp:
         return Response(served_document, media_type="application/yaml")
 
     async def docs_redirect(_request: Request) -> Response:
-        return RedirectResponse(API_BASE_PATH + DOCS_PATH + "/", status_code=307)
+        return RedirectResponse(API_DOCS_PATH + "/", status_code=307)
 
     app.add_url_rule("/openapi.yaml", "openapi_document", openapi_document, methods=["GET"])
     app.add_url_rule("/docs", "docs", docs_redirect, methods=["GET"])

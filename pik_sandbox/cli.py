@@ -17,7 +17,8 @@ from types import FrameType
 
 import uvicorn
 
-from pik_sandbox.app import API_BASE_PATH, DOCS_PATH, create_app
+from pik_sandbox.app import create_app
+from pik_sandbox.paths import API_BASE_PATH, DOCS_PATH
 from pik_sandbox.settings import (
     ASSET_DECIMALS,
     DEFAULT_DB_PATH,

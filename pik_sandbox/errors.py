@@ -54,6 +54,11 @@ def not_found(what: str = "No payment link found with the given ID.") -> Sandbox
     return SandboxError(404, what)
 
 
+def unknown_path(path: str) -> str:
+    """The message of a 404 for a path this API does not have."""
+    return f"Nothing here: {path} is not a path of this API."
+
+
 def unprocessable(message: str) -> SandboxError:
     """A 422: the request is well-formed but cannot be accepted."""
     return SandboxError(422, message)

@@ -11,7 +11,8 @@ from urllib.parse import parse_qsl, quote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pik_sandbox.errors import SandboxError, error_body
+from pik_sandbox.errors import SandboxError, error_body, unknown_path
+from pik_sandbox.paths import is_slash_variant
 from pik_sandbox.state import Sandbox, with_sandbox
 
 access_logger = logging.getLogger("pik_sandbox.access")
@@ -54,7 +55,8 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 
 class SandboxMiddleware:
-    """Outermost layer: puts the sandbox in the scope, bounds the body, writes the access log.
+    """Outermost layer: puts the sandbox in the scope, bounds the body, writes the access log,
+    and answers a path with a stray trailing slash before Starlette would redirect it.
 
     The whole body (at most `max_body_bytes`) is read here before Connexion sees it, so an
     oversized one is refused with a 413 whether or not it announced its length, and the
@@ -87,6 +89,9 @@ class SandboxMiddleware:
             self._log(scope, status_holder[0] if status_holder else 500, started)
 
     async def _handle(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if is_slash_variant(scope["path"]):
+            await send_error(send, 404, unknown_path(scope["path"]))
+            return
         try:
             body = await self._read_body(scope, receive)
             if body is None:

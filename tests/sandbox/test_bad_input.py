@@ -75,6 +75,13 @@ def test_a_wrong_method_is_405_with_allow(
         ("GET", "/v2/payment-links"),
         ("GET", "/payment-links"),
         ("GET", "/v1/payment-links/pl_abc123xyz/extra"),
+        # A trailing slash too many or too few is not a path either (no redirect).
+        ("GET", "/v1/payment-links/"),
+        ("POST", "/v1/payment-links/"),
+        ("GET", "/v1/payment-links/pl_abc123xyz/"),
+        ("POST", "/v1/sandbox/payment-links/pl_abc123xyz/simulate/"),
+        ("GET", "/v1"),
+        ("GET", "/openapi.yaml/"),
     ],
 )
 def test_an_unknown_path_is_404(
