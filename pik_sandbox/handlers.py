@@ -1,4 +1,7 @@
-"""The API's operations, one plain function per operationId, taking validated parameters.
+"""The API's operations, one function per operationId, taking validated parameters.
+
+They are coroutines, run on the event loop: each is a few SQLite statements on an indexed table
+(well under a millisecond), cheaper than handing every request to a worker thread and back.
 
 Connexion has already checked every request against openapi.yaml (types, patterns, ranges,
 required fields, unknown fields) and authenticated its key; `user` is the caller's account.
@@ -22,7 +25,7 @@ def _sandbox() -> Sandbox:
     return sandbox_from_scope(connexion_context.scope)
 
 
-def create_payment_link(body: JSONObject, user: str) -> tuple[JSONObject, int]:
+async def create_payment_link(body: JSONObject, user: str) -> tuple[JSONObject, int]:
     """createPaymentLink: store a new active link and return it with its checkout URL."""
     sandbox = _sandbox()
     amount: str = body["amount"]
@@ -38,7 +41,7 @@ def create_payment_link(body: JSONObject, user: str) -> tuple[JSONObject, int]:
     return sandbox.link_json(link), 201
 
 
-def list_payment_links(
+async def list_payment_links(
     user: str, limit: int = 20, offset: int = 0, status: str | None = None
 ) -> JSONObject:
     """listPaymentLinks: one page of the caller's links, newest first, and the filtered total."""
@@ -52,7 +55,7 @@ def list_payment_links(
     }
 
 
-def get_payment_link(id_: str, user: str) -> JSONObject:
+async def get_payment_link(id_: str, user: str) -> JSONObject:
     """getPaymentLink: one of the caller's links; any other id is a 404."""
     sandbox = _sandbox()
     link = sandbox.store.get(id_, account=user)
@@ -61,7 +64,7 @@ def get_payment_link(id_: str, user: str) -> JSONObject:
     return sandbox.link_json(link)
 
 
-def simulate_payment_link(id_: str, body: JSONObject, user: str) -> JSONObject:
+async def simulate_payment_link(id_: str, body: JSONObject, user: str) -> JSONObject:
     """simulatePaymentLink: force one of the caller's active links into a final state."""
     sandbox = _sandbox()
     target: str = body["status"]
