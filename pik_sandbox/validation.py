@@ -21,8 +21,10 @@ from connexion.validators import (  # type: ignore[import-untyped]
 )
 from jsonschema import Draft4Validator, ValidationError
 from jsonschema.validators import extend
+from starlette.datastructures import QueryParams
 
 _MAX_SHOWN = 40
+_PLAIN_INTEGER = re.compile(r"-?[0-9]+")
 
 
 @cache
@@ -197,7 +199,33 @@ class ReadableJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
 
 
 class ReadableParameterValidator(ParameterValidator):  # type: ignore[misc]
-    """Connexion's parameter validation, naming the parameter instead of dumping its schema."""
+    """Connexion's parameter validation, naming the parameter instead of dumping its schema.
+
+    Connexion takes the last of a repeated query parameter and reads integers with Python's
+    int(), which also accepts `1_0`, `+5`, ` 5` and non-ASCII digits: a query parameter is
+    refused unless given once and, when an integer, written in plain digits.
+    """
+
+    def validate(self, scope: Any) -> None:
+        """Check the query as sent, then as Connexion reads it."""
+        query = QueryParams(scope.get("query_string", b""))
+        for param in self.parameters.get("query", []):
+            name = param["name"]
+            values = query.getlist(name)
+            if len(values) > 1:
+                raise BadRequestProblem(
+                    detail=f"query parameter '{name}': given {len(values)} times; give it once."
+                )
+            if (
+                values
+                and param.get("schema", {}).get("type") == "integer"
+                and not _PLAIN_INTEGER.fullmatch(values[0])
+            ):
+                raise BadRequestProblem(
+                    detail=f"query parameter '{name}': {_shown(values[0])} is not an integer in "
+                    "plain digits, such as 20."
+                )
+        super().validate(scope)
 
     @staticmethod
     def validate_parameter(

@@ -201,5 +201,25 @@ def test_bad_list_parameters_are_400(
     assert_error(api.get("/payment-links", params=query), 400, "invalid_request", mention)
 
 
+@pytest.mark.parametrize(
+    ("query", "mention"),
+    [
+        ("status=active&status=paid", "status"),
+        ("limit=5&limit=6", "limit"),
+        ("offset=0&offset=0", "offset"),
+        ("limit=1_0", "limit"),
+        ("limit=%EF%BC%95", "limit"),  # a full-width 5
+        ("offset=%D9%A3", "offset"),  # an Arabic-Indic 3
+        ("limit=%2B5", "limit"),
+        ("limit=%205", "limit"),
+        ("limit=5%20", "limit"),
+    ],
+)
+def test_list_parameters_are_given_once_in_plain_digits(
+    api: httpx.Client, query: str, mention: str
+) -> None:
+    assert_error(api.get(f"/payment-links?{query}"), 400, "invalid_request", mention)
+
+
 def test_a_malformed_id_is_400(api: httpx.Client) -> None:
     assert_error(api.get("/payment-links/not-an-id"), 400, "invalid_request", "id")
