@@ -101,6 +101,11 @@ class SandboxMiddleware:
                 # Connexion would validate such a body as JSON but hand it to the handler as
                 # bytes.
                 raise _Refused(415, "A request body needs a Content-Type: application/json.")
+            encoding = (_header(scope, b"content-encoding") or b"").decode("latin-1").strip()
+            if body and encoding.lower() not in ("", "identity"):
+                raise _Refused(
+                    415, f"Content-Encoding {encoding} is not accepted; send the body uncompressed."
+                )
             media_type, charset = _parse_content_type(content_type or b"")
             if body and charset not in (None, "utf-8"):
                 raise _Refused(415, f"Send JSON as UTF-8: charset={charset} is not accepted.")

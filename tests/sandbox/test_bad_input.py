@@ -3,6 +3,7 @@ stores nothing; in-process and over a real socket (where uvicorn parses the byte
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -106,6 +107,23 @@ def test_a_wrong_content_type_is_415(
         headers={"Content-Type": content_type},
     )
     assert_error(response, 415, "invalid_request", "application/json")
+    assert stored() == before
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br", "gzip, deflate"])
+def test_a_compressed_body_is_415_naming_the_encoding(
+    site: httpx.Client, stored: Callable[[], int], encoding: str
+) -> None:
+    before = stored()
+    body = b'{"amount": "75.00", "currency": "USDT"}'
+    if encoding == "gzip":
+        body = gzip.compress(body)
+    response = site.post(
+        "/v1/payment-links",
+        content=body,
+        headers={"Content-Type": "application/json", "Content-Encoding": encoding},
+    )
+    assert_error(response, 415, "invalid_request", encoding)
     assert stored() == before
 
 
