@@ -33,6 +33,7 @@ from pik_sandbox.errors import (
     SandboxError,
     default_message,
     error_body,
+    shown_path,
     unknown_path,
 )
 from pik_sandbox.middleware import RateLimitMiddleware, SandboxMiddleware
@@ -123,7 +124,8 @@ class _ErrorHandlers:
         assert isinstance(exc, HTTPException)
         status = exc.status_code
         headers = dict(exc.headers or {})
-        path = request.url.path
+        # The path as sent: request.url drops characters such as line breaks.
+        path = request.scope["path"]
         method = request.method
         if status == 404:
             allowed = self._allowed(path)
@@ -138,7 +140,7 @@ class _ErrorHandlers:
             headers["Allow"] = ", ".join(allowed)
             return _json_response(
                 405,
-                f"{method} is not allowed on {path}; allowed: {', '.join(allowed)}.",
+                f"{method} is not allowed on {shown_path(path)}; allowed: {', '.join(allowed)}.",
                 headers,
             )
         return _json_response(status, str(exc.detail or default_message(status)), headers)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from http import HTTPStatus
+from urllib.parse import quote
 
 # PIK's stable codes by HTTP status. Statuses PIK does not name (405, 413, 415) describe a request
 # that does not fit the API, which is what `invalid_request` means.
@@ -22,6 +23,7 @@ CODE_BY_STATUS: Mapping[int, str] = {
 }
 
 JSON_MEDIA_TYPE = "application/json"
+_MAX_SHOWN_PATH = 100
 
 
 def code_for_status(status: int) -> str:
@@ -54,9 +56,16 @@ def not_found(what: str = "No payment link found with the given ID.") -> Sandbox
     return SandboxError(404, what)
 
 
+def shown_path(path: str) -> str:
+    """A request's path as a message may echo it: percent-encoded (one line, plain ASCII) and
+    cut short when long."""
+    shown = quote(path, safe="/!$&'()*+,;=:@-._~")
+    return shown if len(shown) <= _MAX_SHOWN_PATH else shown[: _MAX_SHOWN_PATH - 1] + "…"
+
+
 def unknown_path(path: str) -> str:
     """The message of a 404 for a path this API does not have."""
-    return f"Nothing here: {path} is not a path of this API."
+    return f"Nothing here: {shown_path(path)} is not a path of this API."
 
 
 def unprocessable(message: str) -> SandboxError:

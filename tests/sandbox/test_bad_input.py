@@ -94,6 +94,22 @@ def test_an_unknown_path_is_404(
 
 
 @pytest.mark.parametrize(
+    ("method", "path", "status", "shown"),
+    [
+        ("GET", "/v1/" + "x" * 1000, 404, "/v1/xxx"),
+        ("DELETE", "/v1/payment-links/pl_" + "a" * 1000, 405, "/v1/payment-links/pl_aaa"),
+        ("GET", "/v1/line%0Abreak", 404, "/v1/line%0Abreak"),
+    ],
+)
+def test_the_path_a_message_echoes_is_short_and_on_one_line(
+    site: httpx.Client, method: str, path: str, status: int, shown: str
+) -> None:
+    response = site.request(method, path)
+    assert_error(response, status, "not_found" if status == 404 else "invalid_request", shown)
+    assert len(response.json()["error"]["message"]) < 200
+
+
+@pytest.mark.parametrize(
     "content_type",
     ["text/plain", "application/x-www-form-urlencoded", "application/xml", "multipart/form-data"],
 )
