@@ -85,8 +85,11 @@ class SandboxMiddleware:
 
         try:
             await self._handle(with_sandbox(scope, self.sandbox), receive, logged_send)
-        finally:
+        except BaseException:
             self._log(scope, status_holder[0] if status_holder else 500, started)
+            raise
+        # Returning without an answer means the client left before sending its whole body.
+        self._log(scope, status_holder[0] if status_holder else None, started)
 
     async def _handle(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if is_slash_variant(scope["path"]):
@@ -163,16 +166,16 @@ class SandboxMiddleware:
                 raise _Refused(413, _too_large(limit))
         return bytes(body)
 
-    def _log(self, scope: Scope, status: int, started: float) -> None:
+    def _log(self, scope: Scope, status: int | None, started: float) -> None:
         client = scope.get("client")
         host = f"{client[0]}:{client[1]}" if client else "-"
         elapsed_ms = (time.perf_counter() - started) * 1000
         access_logger.info(
-            '%s - "%s %s" %d %.1fms',
+            '%s - "%s %s" %s %.1fms',
             host,
             scope.get("method", "-"),
             self._logged_target(scope),
-            status,
+            status if status is not None else "- (client disconnected)",
             elapsed_ms,
         )
 

@@ -10,6 +10,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -185,6 +186,23 @@ def test_the_access_log_keeps_query_names_and_no_value(
     assert '"GET /v1/payment-links?token=*" ' in lines[2]
     assert '"GET /v1/payment-links/[redacted]" 400' in lines[3]
     assert '"GET /v1/payment-links/[redacted]" 400' in lines[4]
+
+
+def test_a_client_that_leaves_mid_body_is_not_logged_as_a_failure(
+    live_sandbox: SandboxProcess,
+) -> None:
+    path = f"/v1/sandbox/payment-links/pl_leaves{time.monotonic_ns()}/simulate"
+    url = httpx.URL(live_sandbox.base_url)
+    with socket.create_connection((url.host, url.port), timeout=10) as connection:
+        connection.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: {url.host}\r\nAuthorization: Bearer {API_KEY}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n".encode()
+            + b'{"status": '
+        )
+        time.sleep(0.1)  # The first part has arrived; then the client is gone.
+    log = wait_for_log(live_sandbox, re.escape(f'"POST {path}"'))
+    line = next(line for line in log.splitlines() if path in line)
+    assert "disconnected" in line and " 500 " not in line
 
 
 def test_keys_can_come_from_the_environment(start_sandbox: StartSandbox) -> None:
