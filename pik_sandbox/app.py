@@ -25,7 +25,7 @@ from connexion.resolver import Resolver  # type: ignore[import-untyped]
 from connexion.validators import VALIDATOR_MAP  # type: ignore[import-untyped]
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from pik_sandbox import checkout, handlers
 from pik_sandbox.errors import (
@@ -70,6 +70,19 @@ def _json_response(
         mimetype=JSON_MEDIA_TYPE,
         body=error_body(status, message),
         headers=headers or {},
+    )
+
+
+def _html_response(page: HTMLResponse) -> ConnexionResponse:
+    return ConnexionResponse(
+        status_code=page.status_code,
+        mimetype="text/html",
+        body=page.body,
+        headers={
+            name: value
+            for name, value in page.headers.items()
+            if name not in ("content-length", "content-type")
+        },
     )
 
 
@@ -127,16 +140,20 @@ class _ErrorHandlers:
         # The path as sent: request.url drops characters such as line breaks.
         path = request.scope["path"]
         method = request.method
+        # Starlette's 405 names the route's methods; the API's own paths are known here.
+        allowed = self._allowed(path) or [
+            m.strip() for m in headers.get("Allow", "").split(",") if m.strip()
+        ]
+        if checkout.serves(path) and status in (404, 405):
+            if status == 404:
+                return _html_response(checkout.not_found_page())
+            return _html_response(checkout.method_not_allowed_page(allowed))
         if status == 404:
-            allowed = self._allowed(path)
-            if allowed and method not in allowed:
+            if self._allowed(path) and method not in allowed:
                 status = 405
             else:
                 return _json_response(404, unknown_path(path))
         if status == 405:
-            allowed = self._allowed(path) or [
-                m.strip() for m in headers.get("Allow", "").split(",") if m.strip()
-            ]
             headers["Allow"] = ", ".join(allowed)
             return _json_response(
                 405,

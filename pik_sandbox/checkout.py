@@ -17,7 +17,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from pik_sandbox.state import sandbox_from_scope
 from pik_sandbox.store import PaymentLinkRecord, TransitionRefused
 
-CHECKOUT_PATH: Final = "/pay/{link_id}"
+CHECKOUT_PREFIX: Final = "/pay"
+CHECKOUT_PATH: Final = CHECKOUT_PREFIX + "/{link_id}"
 
 _HEADERS: Final = {
     # Nothing may load from elsewhere, and the form may only post back here.
@@ -121,7 +122,13 @@ def render_link(link: PaymentLinkRecord) -> HTMLResponse:
     return _page(f"{title} · PIK checkout", body)
 
 
-def _not_found() -> HTMLResponse:
+def serves(path: str) -> bool:
+    """Whether `path` is checkout ground, where answers are pages for people, not JSON."""
+    return path == CHECKOUT_PREFIX or path.startswith(CHECKOUT_PREFIX + "/")
+
+
+def not_found_page() -> HTMLResponse:
+    """The 404 page: no payment link at this address."""
     body = (
         '<p class="merchant">PIK checkout</p>\n<h1>Payment link not found</h1>\n'
         '<p class="notice">There is no payment link at this address. Check the link you '
@@ -130,13 +137,25 @@ def _not_found() -> HTMLResponse:
     return _page("Payment link not found · PIK checkout", body, status_code=404)
 
 
+def method_not_allowed_page(allowed: list[str]) -> HTMLResponse:
+    """The 405 page, for a method other than those `allowed` (sent as `Allow`)."""
+    body = (
+        '<p class="merchant">PIK checkout</p>\n<h1>This page cannot do that</h1>\n'
+        '<p class="notice">A checkout page can only be opened or paid. Open the payment link '
+        "you were given in your browser.</p>"
+    )
+    page = _page("Not allowed · PIK checkout", body, status_code=405)
+    page.headers["Allow"] = ", ".join(allowed)
+    return page
+
+
 async def show_checkout(request: Request) -> Response:
     """GET: the link's checkout page, or a 404 page."""
     sandbox = sandbox_from_scope(request.scope)
     link_id = str(request.path_params["link_id"])
     link = await run_in_threadpool(sandbox.store.get, link_id, account=None)
     if link is None:
-        return _not_found()
+        return not_found_page()
     return render_link(link)
 
 
@@ -152,7 +171,7 @@ async def pay(request: Request) -> Response:
         pass  # Paid, expired or deactivated already: the page shows which.
     else:
         if link is None:
-            return _not_found()
+            return not_found_page()
     # A relative redirect works whatever host name the customer used to reach the page.
     return RedirectResponse(request.url.path, status_code=303)
 

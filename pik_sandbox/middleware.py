@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, quote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pik_sandbox import checkout
 from pik_sandbox.errors import SandboxError, error_body, unknown_path
 from pik_sandbox.paths import is_slash_variant
 from pik_sandbox.state import Sandbox, with_sandbox
@@ -93,7 +94,10 @@ class SandboxMiddleware:
 
     async def _handle(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if is_slash_variant(scope["path"]):
-            await send_error(send, 404, unknown_path(scope["path"]))
+            if checkout.serves(scope["path"]):
+                await checkout.not_found_page()(scope, receive, send)
+            else:
+                await send_error(send, 404, unknown_path(scope["path"]))
             return
         try:
             body = await self._read_body(scope, receive)

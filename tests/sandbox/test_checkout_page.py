@@ -138,3 +138,22 @@ def test_an_unknown_link_is_a_404_page(site: httpx.Client) -> None:
         assert response.headers["content-type"].startswith("text/html")
         assert "not found" in response.text.lower()
         assert parse(response.text).lang == "en"
+
+
+@pytest.mark.parametrize("path", ["/pay", "/pay/", "/pay/a/b", "/pay/pl_abc123/", "/pay/pl_x/y"])
+def test_a_checkout_address_with_no_link_is_a_404_page(site: httpx.Client, path: str) -> None:
+    response = site.get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "not found" in response.text.lower()
+    assert parse(response.text).lang == "en"
+
+
+@pytest.mark.parametrize("method", ["DELETE", "PUT", "PATCH"])
+def test_a_wrong_method_on_a_checkout_page_is_a_405_page(site: httpx.Client, method: str) -> None:
+    response = site.request(method, "/pay/pl_abc123")
+    assert response.status_code == 405
+    assert response.headers["content-type"].startswith("text/html")
+    assert {"GET", "POST"} <= {m.strip() for m in response.headers["allow"].split(",")}
+    page = parse(response.text)
+    assert page.lang == "en" and page.buttons == []
