@@ -24,6 +24,7 @@ from typing import Final
 ID_PREFIX: Final = "pl_"
 ID_ALPHABET: Final = string.ascii_letters + string.digits
 ID_RANDOM_LENGTH: Final = 24  # 62**24 ~ 2**143: collisions are not a practical concern.
+ID_DRAWS: Final = 3  # ...so an id taken this many times in a row means something else is wrong.
 FINAL_STATUSES: Final = frozenset({"paid", "expired", "deactivated"})
 STATUSES: Final = frozenset({"active"}) | FINAL_STATUSES
 
@@ -148,6 +149,10 @@ def rfc3339(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _is_id_taken(error: sqlite3.IntegrityError) -> bool:
+    return error.sqlite_errorname == "SQLITE_CONSTRAINT_UNIQUE" and "payment_links.id" in str(error)
+
+
 def _record(row: sqlite3.Row) -> PaymentLinkRecord:
     return PaymentLinkRecord(
         id=row["id"],
@@ -249,7 +254,7 @@ class PaymentLinkStore:
         now = time.time()
         expires_ts = now + ttl_seconds if ttl_seconds is not None else None
         created_at = rfc3339(now)
-        while True:
+        for _ in range(ID_DRAWS):
             link_id = new_link_id()
             try:
                 with self._write() as connection:
@@ -268,8 +273,10 @@ class PaymentLinkStore:
                             expires_ts,
                         ),
                     )
-            except sqlite3.IntegrityError:
-                continue  # The same random id twice: draw another.
+            except sqlite3.IntegrityError as error:
+                if _is_id_taken(error):
+                    continue  # The same random id twice: draw another.
+                raise
             return PaymentLinkRecord(
                 id=link_id,
                 amount=amount,
@@ -279,6 +286,7 @@ class PaymentLinkStore:
                 created_at=created_at,
                 paid_at=None,
             )
+        raise RuntimeError(f"{ID_DRAWS} random ids in a row were taken already")
 
     def get(self, link_id: str, *, account: str | None) -> PaymentLinkRecord | None:
         """The link with this id in `account` (any account when None, for the checkout page)."""

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -61,6 +64,22 @@ def test_amount_is_kept_exactly_as_sent(api: httpx.Client, amount: str, currency
     assert api.get(f"/payment-links/{link['id']}").json()["amount"] == amount
     listed = api.get("/payment-links", params={"limit": 1}).json()["data"][0]
     assert listed["amount"] == amount
+
+
+@pytest.mark.timeout(20)
+def test_a_create_the_database_refuses_is_a_500_not_a_retry_for_ever(
+    make_sandbox_app: Any, client_for: Any, tmp_path: Path
+) -> None:
+    # Only an id drawn twice is worth drawing again; any other refusal is final.
+    db_path = tmp_path / "refusing.sqlite3"
+    api = client_for(make_sandbox_app(db_path=db_path))
+    with closing(sqlite3.connect(db_path)) as database:
+        database.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON payment_links"
+            " BEGIN SELECT RAISE(ABORT, 'no more links'); END"
+        )
+        database.commit()
+    assert_error(api.post("/payment-links", json=ORDER), 500, "internal_error")
 
 
 def test_get_returns_the_same_link(api: httpx.Client) -> None:
