@@ -153,7 +153,7 @@ async def show_checkout(request: Request) -> Response:
     """GET: the link's checkout page, or a 404 page."""
     sandbox = sandbox_from_scope(request.scope)
     link_id = str(request.path_params["link_id"])
-    link = await run_in_threadpool(sandbox.store.get, link_id, account=None)
+    link = await run_in_threadpool(sandbox.store.get_for_checkout, link_id)
     if link is None:
         return not_found_page()
     return render_link(link)
@@ -164,9 +164,7 @@ async def pay(request: Request) -> Response:
     sandbox = sandbox_from_scope(request.scope)
     link_id = str(request.path_params["link_id"])
     try:
-        link = await run_in_threadpool(
-            sandbox.store.transition, link_id, account=None, status="paid"
-        )
+        link = await run_in_threadpool(sandbox.store.pay_from_checkout, link_id)
     except TransitionRefused:
         pass  # Paid, expired or deactivated already: the page shows which.
     else:

@@ -153,6 +153,18 @@ def _is_id_taken(error: sqlite3.IntegrityError) -> bool:
     return error.sqlite_errorname == "SQLITE_CONSTRAINT_UNIQUE" and "payment_links.id" in str(error)
 
 
+def _find(
+    connection: sqlite3.Connection, link_id: str, account: str | None, now: float
+) -> sqlite3.Row | None:
+    """The row of the link with this id, in `account` or (None) in any account."""
+    row: sqlite3.Row | None = connection.execute(
+        f"SELECT seq, {_COLUMNS} FROM payment_links"
+        " WHERE id = :id AND (:account IS NULL OR account = :account)",
+        {"id": link_id, "account": account, "now": now},
+    ).fetchone()
+    return row
+
+
 def _record(row: sqlite3.Row) -> PaymentLinkRecord:
     return PaymentLinkRecord(
         id=row["id"],
@@ -288,15 +300,17 @@ class PaymentLinkStore:
             )
         raise RuntimeError(f"{ID_DRAWS} random ids in a row were taken already")
 
-    def get(self, link_id: str, *, account: str | None) -> PaymentLinkRecord | None:
-        """The link with this id in `account` (any account when None, for the checkout page)."""
-        query = f"SELECT {_COLUMNS} FROM payment_links WHERE id = :id"
-        if account is not None:
-            query += " AND account = :account"
+    def get(self, link_id: str, *, account: str) -> PaymentLinkRecord | None:
+        """The link with this id in `account`; None when there is none."""
         with self._connection() as connection:
-            row = connection.execute(
-                query, {"id": link_id, "account": account, "now": time.time()}
-            ).fetchone()
+            row = _find(connection, link_id, account, time.time())
+        return _record(row) if row is not None else None
+
+    def get_for_checkout(self, link_id: str) -> PaymentLinkRecord | None:
+        """The link with this id, whichever account it is in: its URL is all the checkout page's
+        customer has."""
+        with self._connection() as connection:
+            row = _find(connection, link_id, None, time.time())
         return _record(row) if row is not None else None
 
     def list_links(
@@ -335,23 +349,27 @@ class PaymentLinkStore:
         ).fetchone()
         return int(stored) + sign * int(expired_by_time)
 
-    def transition(
-        self, link_id: str, *, account: str | None, status: str
-    ) -> PaymentLinkRecord | None:
-        """Move an active link into the final `status`; None when there is no such link.
+    def transition(self, link_id: str, *, account: str, status: str) -> PaymentLinkRecord | None:
+        """Move an active link of `account` into the final `status`; None when there is no such
+        link.
 
         Raises TransitionRefused when the link is already final (including expired by time).
         """
+        return self._transition(link_id, account, status)
+
+    def pay_from_checkout(self, link_id: str) -> PaymentLinkRecord | None:
+        """The customer pays the link with this id, whichever account it is in; None when there
+        is no such link. Raises TransitionRefused when the link is already final."""
+        return self._transition(link_id, None, "paid")
+
+    def _transition(
+        self, link_id: str, account: str | None, status: str
+    ) -> PaymentLinkRecord | None:
         if status not in FINAL_STATUSES:
             raise ValueError(f"not a final status: {status!r}")
         with self._write() as connection:
             now = time.time()
-            query = f"SELECT seq, {_COLUMNS} FROM payment_links WHERE id = :id"
-            if account is not None:
-                query += " AND account = :account"
-            row = connection.execute(
-                query, {"id": link_id, "account": account, "now": now}
-            ).fetchone()
+            row = _find(connection, link_id, account, now)
             if row is None:
                 return None
             current = _record(row)
