@@ -109,7 +109,7 @@ class _ErrorHandlers:
         return ConnexionResponse(
             status_code=exc.status,
             mimetype=JSON_MEDIA_TYPE,
-            body=error_body(exc.status, exc.message, exc.code),
+            body=error_body(exc.status, exc.message),
             headers=exc.headers,
         )
 

@@ -37,23 +37,17 @@ class SandboxError(Exception):
     """A failure to report to the client in PIK's error shape."""
 
     def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        code: str | None = None,
-        headers: Mapping[str, str] | None = None,
+        self, status: int, message: str, *, headers: Mapping[str, str] | None = None
     ) -> None:
         super().__init__(message)
         self.status = status
-        self.code = code or code_for_status(status)
         self.message = message
         self.headers = dict(headers or {})
 
 
-def not_found(what: str = "No payment link found with the given ID.") -> SandboxError:
+def not_found() -> SandboxError:
     """The 404 for a link that is absent or belongs to another account (the two look alike)."""
-    return SandboxError(404, what)
+    return SandboxError(404, "No payment link found with the given ID.")
 
 
 def shown_path(path: str) -> str:
@@ -73,9 +67,9 @@ def unprocessable(message: str) -> SandboxError:
     return SandboxError(422, message)
 
 
-def error_body(status: int, message: str, code: str | None = None) -> bytes:
+def error_body(status: int, message: str) -> bytes:
     """The JSON body `{"error": {"code": ..., "message": ...}}`."""
-    payload = {"error": {"code": code or code_for_status(status), "message": message}}
+    payload = {"error": {"code": code_for_status(status), "message": message}}
     return json.dumps(payload).encode("utf-8")
 
 

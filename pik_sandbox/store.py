@@ -26,7 +26,6 @@ ID_ALPHABET: Final = string.ascii_letters + string.digits
 ID_RANDOM_LENGTH: Final = 24  # 62**24 ~ 2**143: collisions are not a practical concern.
 ID_DRAWS: Final = 3  # ...so an id taken this many times in a row means something else is wrong.
 FINAL_STATUSES: Final = frozenset({"paid", "expired", "deactivated"})
-STATUSES: Final = frozenset({"active"}) | FINAL_STATUSES
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS payment_links (
