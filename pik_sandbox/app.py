@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -195,7 +196,7 @@ def close_app(app: connexion.AsyncApp) -> None:
 
 def create_app(settings: SandboxSettings) -> connexion.AsyncApp:
     """A sandbox serving `settings`, as an ASGI application (Connexion's AsyncApp)."""
-    store = PaymentLinkStore(settings.db_path)
+    store = PaymentLinkStore(settings.db_path, clock=settings.clock or time.time)
     sandbox = Sandbox(settings=settings, store=store)
     spec = load_spec()
     served_document = _public_document(load_spec(), settings.public_url)

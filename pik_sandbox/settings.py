@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -42,6 +42,9 @@ class SandboxSettings:
     general_limit: int = GENERAL_LIMIT_PER_MINUTE
     rate_limit_window_seconds: float = RATE_LIMIT_WINDOW_SECONDS
     max_body_bytes: int = MAX_BODY_BYTES
+    # What time it is, in seconds since the epoch, for link times, expiry and rate-limit
+    # windows. None: the real clocks (the wall clock, and a monotonic one for the windows).
+    clock: Callable[[], float] | None = None
 
     def __post_init__(self) -> None:
         if str(self.db_path) == ":memory:":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -30,8 +31,9 @@ class Sandbox:
     def __post_init__(self) -> None:
         self.accounts = frozenset(account_for_key(key) for key in self.settings.api_keys)
         window = self.settings.rate_limit_window_seconds
-        self.creation_limiter = RollingWindowLimiter(self.settings.creation_limit, window)
-        self.general_limiter = RollingWindowLimiter(self.settings.general_limit, window)
+        clock = self.settings.clock or time.monotonic
+        self.creation_limiter = RollingWindowLimiter(self.settings.creation_limit, window, clock)
+        self.general_limiter = RollingWindowLimiter(self.settings.general_limit, window, clock)
 
     def checkout_url(self, link_id: str) -> str:
         """The hosted checkout page of a link, under the sandbox's public URL."""

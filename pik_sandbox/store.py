@@ -14,7 +14,7 @@ import sqlite3
 import string
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -179,9 +179,11 @@ def _record(row: sqlite3.Row) -> PaymentLinkRecord:
 class PaymentLinkStore:
     """Payment links of every account, in one SQLite file."""
 
-    def __init__(self, path: Path | str) -> None:
-        """Open (creating when needed) the database at `path`."""
+    def __init__(self, path: Path | str, clock: Callable[[], float] = time.time) -> None:
+        """Open (creating when needed) the database at `path`; `clock` tells the time, in
+        seconds since the epoch, for links' times and expiry."""
         self.path = str(path)
+        self._clock = clock
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._write_lock = threading.Lock()
@@ -262,7 +264,7 @@ class PaymentLinkStore:
         ttl_seconds: float | None = None,
     ) -> PaymentLinkRecord:
         """Store a new active link for `account` and return it."""
-        now = time.time()
+        now = self._clock()
         expires_ts = now + ttl_seconds if ttl_seconds is not None else None
         created_at = rfc3339(now)
         for _ in range(ID_DRAWS):
@@ -302,14 +304,14 @@ class PaymentLinkStore:
     def get(self, link_id: str, *, account: str) -> PaymentLinkRecord | None:
         """The link with this id in `account`; None when there is none."""
         with self._connection() as connection:
-            row = _find(connection, link_id, account, time.time())
+            row = _find(connection, link_id, account, self._clock())
         return _record(row) if row is not None else None
 
     def get_for_checkout(self, link_id: str) -> PaymentLinkRecord | None:
         """The link with this id, whichever account it is in: its URL is all the checkout page's
         customer has."""
         with self._connection() as connection:
-            row = _find(connection, link_id, None, time.time())
+            row = _find(connection, link_id, None, self._clock())
         return _record(row) if row is not None else None
 
     def list_links(
@@ -317,7 +319,7 @@ class PaymentLinkStore:
     ) -> PaymentLinkPage:
         """One page of the account's links, newest first, and how many match in all."""
         where = f"account = :account AND {_STATUS_FILTERS[status]}"
-        now = time.time()
+        now = self._clock()
         params = {"account": account, "now": now, "limit": limit, "offset": offset}
         with self._read() as connection:
             total = self._total(connection, account, status, now)
@@ -367,7 +369,7 @@ class PaymentLinkStore:
         if status not in FINAL_STATUSES:
             raise ValueError(f"not a final status: {status!r}")
         with self._write() as connection:
-            now = time.time()
+            now = self._clock()
             row = _find(connection, link_id, account, now)
             if row is None:
                 return None

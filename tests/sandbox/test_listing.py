@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.sandbox.support import assert_error, create, simulate
+from tests.sandbox.support import ManualClock, assert_error, create, simulate
 
 
 def test_newest_first_with_a_stable_order_within_one_second(api: httpx.Client) -> None:
@@ -75,23 +74,34 @@ def test_an_empty_account_lists_nothing(api: httpx.Client) -> None:
     assert api.get("/payment-links").json() == {"data": [], "total": 0, "limit": 20, "offset": 0}
 
 
-TTL = 0.6
+TTL = 3600.0
 
 
 @pytest.fixture
-def ttl_api(make_sandbox_app: Callable[..., Any], client_for: Any) -> httpx.Client:
+def clock() -> ManualClock:
+    """The sandbox's time, moved by the test."""
+    return ManualClock()
+
+
+@pytest.fixture
+def ttl_api(
+    make_sandbox_app: Callable[..., Any], client_for: Any, clock: ManualClock
+) -> httpx.Client:
     """A sandbox whose links expire TTL seconds after creation."""
-    client: httpx.Client = client_for(make_sandbox_app(link_ttl_seconds=TTL))
+    client: httpx.Client = client_for(make_sandbox_app(link_ttl_seconds=TTL, clock=clock))
     return client
 
 
-def test_links_expire_after_the_ttl_in_get_list_and_filter(ttl_api: httpx.Client) -> None:
+def test_links_expire_after_the_ttl_in_get_list_and_filter(
+    ttl_api: httpx.Client, clock: ManualClock
+) -> None:
     old = create(ttl_api)
     paid = create(ttl_api)
     simulate(ttl_api, paid["id"], "paid")
+    clock.advance(TTL - 1)
     assert ttl_api.get(f"/payment-links/{old['id']}").json()["status"] == "active"
     assert ttl_api.get("/payment-links", params={"status": "expired"}).json()["total"] == 0
-    time.sleep(TTL + 0.3)
+    clock.advance(1)
     fresh = create(ttl_api)
 
     assert ttl_api.get(f"/payment-links/{old['id']}").json()["status"] == "expired"
@@ -105,16 +115,19 @@ def test_links_expire_after_the_ttl_in_get_list_and_filter(ttl_api: httpx.Client
     assert [link["id"] for link in active["data"]] == [fresh["id"]] and active["total"] == 1
 
 
-def test_an_expired_link_cannot_be_simulated(ttl_api: httpx.Client) -> None:
+def test_an_expired_link_cannot_be_simulated(ttl_api: httpx.Client, clock: ManualClock) -> None:
     link = create(ttl_api)
-    time.sleep(TTL + 0.3)
+    clock.advance(TTL)
     assert_error(simulate(ttl_api, link["id"], "paid"), 422, "unprocessable_entity", "expired")
     assert ttl_api.get(f"/payment-links/{link['id']}").json()["status"] == "expired"
 
 
-def test_without_a_ttl_links_stay_active(api: httpx.Client) -> None:
+def test_without_a_ttl_links_stay_active(
+    make_sandbox_app: Callable[..., Any], client_for: Any, clock: ManualClock
+) -> None:
+    api: httpx.Client = client_for(make_sandbox_app(clock=clock))
     link = create(api)
-    time.sleep(TTL + 0.3)
+    clock.advance(10 * 365 * 24 * 3600)
     assert api.get(f"/payment-links/{link['id']}").json()["status"] == "active"
 
 
