@@ -3,8 +3,8 @@
 `python -m pik_sandbox` picks uvloop and httptools when installed, runs one process and checks no
 responses unless asked; this launcher builds the same app with `create_app` and switches each
 choice on its own: event loop and HTTP parser, response validation, the access log, the number
-of worker processes, the store's list indexes, and (as a prototype of a change to the sandbox,
-not a setting it has) handlers called on the event loop instead of in a worker thread.
+of worker processes, the store's list indexes, and (as the sandbox ran before, not a setting it
+has) handlers called in a worker thread instead of on the event loop.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class SandboxOptions:
     validate_responses: bool = False
     access_log: bool = False
     drop_list_indexes: bool = False
-    handlers_on_loop: bool = False
+    handlers_in_threads: bool = False
 
 
 def drop_list_indexes(db_path: Path | str) -> None:
@@ -62,32 +62,38 @@ def drop_list_indexes(db_path: Path | str) -> None:
         connection.close()
 
 
-def _on_loop(function: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(function)  # Connexion reads the parameters through __wrapped__.
-    async def call_inline(*args: Any, **kwargs: Any) -> Any:
-        return function(*args, **kwargs)
+def _in_thread(coroutine_function: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(coroutine_function)  # Connexion reads the parameters through __wrapped__.
+    def call_in_thread(*args: Any, **kwargs: Any) -> Any:
+        # The handlers await nothing: one step runs a call to its end.
+        coroutine = coroutine_function(*args, **kwargs)
+        try:
+            coroutine.send(None)
+        except StopIteration as done:
+            return done.value
+        coroutine.close()
+        raise RuntimeError(f"{coroutine_function.__name__} awaited something")
 
-    return call_inline
+    return call_in_thread
 
 
-def run_handlers_on_event_loop() -> None:
-    """Make every operation handler a coroutine function, which Connexion awaits directly
-    instead of sending the call to a worker thread. SQLite then blocks the loop for the length
-    of each query, which is short for everything but deep list pages."""
+def run_handlers_in_threads() -> None:
+    """Make every operation handler a plain function again, which Connexion sends to a worker
+    thread for each call, as the sandbox did before its handlers became coroutines."""
     for name, function in list(vars(handlers).items()):
         if (
             inspect.isfunction(function)
             and function.__module__ == handlers.__name__
             and not name.startswith("_")
-            and not asyncio.iscoroutinefunction(function)
+            and asyncio.iscoroutinefunction(function)
         ):
-            setattr(handlers, name, _on_loop(function))
+            setattr(handlers, name, _in_thread(function))
 
 
 def build_app(options: SandboxOptions) -> Any:
     """The sandbox ASGI app for `options` (once per worker process)."""
-    if options.handlers_on_loop:
-        run_handlers_on_event_loop()
+    if options.handlers_in_threads:
+        run_handlers_in_threads()
     if options.access_log:
         # What `pik-sandbox` does at its default --log-level info: a line per request.
         logging.basicConfig(

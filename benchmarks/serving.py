@@ -80,14 +80,9 @@ VARIANTS: Final = (
         launcher={"workers": 2},
     ),
     Variant(
-        "prototype: handlers on the event loop",
-        "(not shipped: a change to handlers.py)",
-        launcher={"handlers_on_loop": True},
-    ),
-    Variant(
-        "prototype: handlers on the event loop, 2 worker processes",
-        "(not shipped: both of the above)",
-        launcher={"handlers_on_loop": True, "workers": 2},
+        "handlers in worker threads",
+        "handlers on the event loop",
+        launcher={"handlers_in_threads": True},
     ),
     Variant(
         "same store and JSON without Connexion",
