@@ -71,12 +71,19 @@ _FINAL_NOTICE: Final = {
 }
 
 
+def _element(tag: str, text: str, **attributes: str) -> str:
+    """An HTML element holding `text`: the one place where the page's text is escaped."""
+    shown = "".join(f' {name}="{escape(value)}"' for name, value in attributes.items())
+    return f"<{tag}{shown}>{escape(text)}</{tag}>"
+
+
 def _page(title: str, body: str, status_code: int = 200) -> HTMLResponse:
+    """A whole page: `title` is text, `body` is HTML."""
     document = (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n"
+        f"{_element('title', title)}\n<style>{_STYLE}</style>\n</head>\n"
         f"<body>\n<main>\n{body}\n"
         '<p class="sandbox">PIK sandbox: no real funds move.</p>\n'
         "</main>\n</body>\n</html>\n"
@@ -86,37 +93,32 @@ def _page(title: str, body: str, status_code: int = 200) -> HTMLResponse:
 
 def render_link(link: PaymentLinkRecord) -> HTMLResponse:
     """The checkout page of one link, in whatever state it is."""
-    amount = f"{escape(link.amount)} {escape(link.currency)}"
+    amount = f"{link.amount} {link.currency}"
+    status_text = _STATUS_TEXT.get(link.status, link.status)
     rows = [
-        ("Amount", escape(link.amount)),
-        ("Asset", escape(link.currency)),
+        ("Amount", _element("dd", link.amount)),
+        ("Asset", _element("dd", link.currency)),
     ]
     if link.description:
-        rows.append(("Description", escape(link.description)))
-    status_text = _STATUS_TEXT.get(link.status, link.status)
-    rows.append(
-        (
-            "Status",
-            f'<span class="status status-{escape(link.status)}">{escape(status_text)}</span>',
-        )
-    )
+        rows.append(("Description", _element("dd", link.description)))
+    status = _element("span", status_text, **{"class": f"status status-{link.status}"})
+    rows.append(("Status", f"<dd>{status}</dd>"))
     if link.paid_at:
-        rows.append(
-            ("Paid at", f'<time datetime="{escape(link.paid_at)}">{escape(link.paid_at)}</time>')
-        )
-    details = "\n".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
+        paid_at = _element("time", link.paid_at, datetime=link.paid_at)
+        rows.append(("Paid at", f"<dd>{paid_at}</dd>"))
+    details = "\n".join(f"{_element('dt', name)}{value}" for name, value in rows)
     if link.status == "active":
         action = '<form method="post">\n<button type="submit">Pay</button>\n</form>'
         title = heading = f"Pay {amount}"
     else:
+        notice = _FINAL_NOTICE.get(link.status, f"This payment link is {link.status}.")
         notice_class = "notice notice-paid" if link.status == "paid" else "notice"
-        notice = _FINAL_NOTICE.get(link.status, f"This payment link is {escape(link.status)}.")
-        action = f'<p class="{notice_class}" role="status">{notice}</p>'
+        action = _element("p", notice, role="status", **{"class": notice_class})
         title = f"{status_text}: {amount}"
         heading = amount
     body = (
         '<p class="merchant">PIK checkout</p>\n'
-        f"<h1>{heading}</h1>\n"
+        f"{_element('h1', heading)}\n"
         f'<dl aria-label="Payment details">\n{details}\n</dl>\n{action}'
     )
     return _page(f"{title} · PIK checkout", body)
