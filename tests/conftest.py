@@ -6,7 +6,7 @@
 - `api` / `other_api`: synchronous `httpx.Client`s on `sandbox_app` for each account, with the
   API's base URL (`.../v1`); `anonymous_api` sends no key. `client_for(app, key)` builds more.
 - `live_sandbox`: one real `pik-sandbox` process for the session, on a free loopback port, with
-  rate limits off; yields its base URL, keys and log file.
+  rate limits off; yields its base URL, keys and log file, and `.client(key)` builds clients.
 - `start_sandbox(*args, db=...)`: starts further `pik-sandbox` processes (stopped at teardown).
 """
 
@@ -176,6 +176,12 @@ class SandboxProcess:
     def api_url(self) -> str:
         """The API's base URL, ending in /v1."""
         return self.base_url + "/v1"
+
+    def client(self, key: str | None = API_KEY, base_path: str = "/v1") -> httpx.Client:
+        """A client of this server sending `key` (None: no key), based at `base_path`; close
+        it after use (a `with` block)."""
+        headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
+        return httpx.Client(base_url=self.base_url + base_path, headers=headers, timeout=10)
 
     def log(self) -> str:
         """Everything the process wrote to stdout and stderr so far."""

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
-from tests.conftest import API_KEY
+from tests.sandbox.support import create, simulate
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -56,31 +56,18 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 @pytest.fixture
-def api(live_sandbox: SandboxProcess) -> Iterator[httpx.Client]:
-    """The merchant's side: the API with the first account's key."""
-    with httpx.Client(
-        base_url=live_sandbox.api_url,
-        headers={"Authorization": f"Bearer {API_KEY}"},
-        timeout=10,
-    ) as client:
+def merchant(live_sandbox: SandboxProcess) -> Iterator[httpx.Client]:
+    """The merchant's side: the live sandbox's API with the first account's key."""
+    with live_sandbox.client() as client:
         yield client
 
 
-def create_link(api: httpx.Client, **fields: Any) -> dict[str, Any]:
-    """A new link via the API."""
-    body = {"amount": "75.00", "currency": "USDT", "description": "Order #1234", **fields}
-    response = api.post("/payment-links", json=body)
-    assert response.status_code == 201, response.text
-    link: dict[str, Any] = response.json()
-    return link
-
-
 def test_a_customer_pays_on_the_checkout_page(
-    page: Page, api: httpx.Client, live_sandbox: SandboxProcess
+    page: Page, merchant: httpx.Client, live_sandbox: SandboxProcess
 ) -> None:
     from playwright.sync_api import expect
 
-    link = create_link(api, description="Order <b>#1234</b>")
+    link = create(merchant, description="Order <b>#1234</b>")
     origins: set[str] = set()
     page.on("request", lambda request: origins.add(re.sub(r"^(\w+://[^/]+).*", r"\1", request.url)))
 
@@ -99,7 +86,7 @@ def test_a_customer_pays_on_the_checkout_page(
     expect(page.get_by_text("This payment link has been paid")).to_be_visible()
     expect(page.get_by_role("button", name="Pay")).to_have_count(0)
     assert page.url == link["url"], "after paying, the page is the link's own (POST-redirect-GET)"
-    after = api.get(f"/payment-links/{link['id']}").json()
+    after = merchant.get(f"/payment-links/{link['id']}").json()
     assert after["status"] == "paid" and after["paid_at"]
     page.reload()
     expect(page.get_by_text("Paid", exact=True)).to_be_visible()
@@ -107,11 +94,11 @@ def test_a_customer_pays_on_the_checkout_page(
 
 
 @pytest.mark.parametrize("status", ["paid", "expired", "deactivated"])
-def test_final_states_have_no_pay_button(page: Page, api: httpx.Client, status: str) -> None:
+def test_final_states_have_no_pay_button(page: Page, merchant: httpx.Client, status: str) -> None:
     from playwright.sync_api import expect
 
-    link = create_link(api)
-    api.post(f"/sandbox/payment-links/{link['id']}/simulate", json={"status": status})
+    link = create(merchant)
+    assert simulate(merchant, link["id"], status).status_code == 200
     page.goto(link["url"])
     expect(page.get_by_role("status")).to_contain_text(status)
     expect(page.get_by_role("button", name="Pay")).to_have_count(0)

@@ -21,7 +21,7 @@ TOO_LARGE = 70 * 1024
 
 
 @pytest.fixture(params=["in-process", "socket"])
-def site(
+def api_at_root(
     request: pytest.FixtureRequest,
     sandbox_app: Any,
     client_for: Callable[..., httpx.Client],
@@ -31,18 +31,16 @@ def site(
         yield client_for(sandbox_app, API_KEY, base_path="")
         return
     live: SandboxProcess = request.getfixturevalue("live_sandbox")
-    with httpx.Client(
-        base_url=live.base_url, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=10
-    ) as client:
+    with live.client(API_KEY, base_path="") as client:
         yield client
 
 
 @pytest.fixture
-def stored(site: httpx.Client) -> Callable[[], int]:
+def stored(api_at_root: httpx.Client) -> Callable[[], int]:
     """How many links the account has right now."""
 
     def count() -> int:
-        total: int = site.get("/v1/payment-links").json()["total"]
+        total: int = api_at_root.get("/v1/payment-links").json()["total"]
         return total
 
     return count
@@ -59,10 +57,10 @@ def stored(site: httpx.Client) -> Callable[[], int]:
     ],
 )
 def test_a_wrong_method_is_405_with_allow(
-    site: httpx.Client, stored: Callable[[], int], method: str, path: str, allowed: set[str]
+    api_at_root: httpx.Client, stored: Callable[[], int], method: str, path: str, allowed: set[str]
 ) -> None:
     before = stored()
-    response = site.request(method, path, json=ORDER)
+    response = api_at_root.request(method, path, json=ORDER)
     assert_error(response, 405, "invalid_request", method)
     assert {m.strip() for m in response.headers["allow"].split(",")} == allowed
     assert stored() == before
@@ -86,10 +84,10 @@ def test_a_wrong_method_is_405_with_allow(
     ],
 )
 def test_an_unknown_path_is_404(
-    site: httpx.Client, stored: Callable[[], int], method: str, path: str
+    api_at_root: httpx.Client, stored: Callable[[], int], method: str, path: str
 ) -> None:
     before = stored()
-    assert_error(site.request(method, path, json=ORDER), 404, "not_found", path)
+    assert_error(api_at_root.request(method, path, json=ORDER), 404, "not_found", path)
     assert stored() == before
 
 
@@ -102,9 +100,9 @@ def test_an_unknown_path_is_404(
     ],
 )
 def test_the_path_a_message_echoes_is_short_and_on_one_line(
-    site: httpx.Client, method: str, path: str, status: int, shown: str
+    api_at_root: httpx.Client, method: str, path: str, status: int, shown: str
 ) -> None:
-    response = site.request(method, path)
+    response = api_at_root.request(method, path)
     assert_error(response, status, "not_found" if status == 404 else "invalid_request", shown)
     assert len(response.json()["error"]["message"]) < 200
 
@@ -114,10 +112,10 @@ def test_the_path_a_message_echoes_is_short_and_on_one_line(
     ["text/plain", "application/x-www-form-urlencoded", "application/xml", "multipart/form-data"],
 )
 def test_a_wrong_content_type_is_415(
-    site: httpx.Client, stored: Callable[[], int], content_type: str
+    api_at_root: httpx.Client, stored: Callable[[], int], content_type: str
 ) -> None:
     before = stored()
-    response = site.post(
+    response = api_at_root.post(
         "/v1/payment-links",
         content=b'{"amount": "75.00", "currency": "USDT"}',
         headers={"Content-Type": content_type},
@@ -128,13 +126,13 @@ def test_a_wrong_content_type_is_415(
 
 @pytest.mark.parametrize("encoding", ["gzip", "br", "gzip, deflate"])
 def test_a_compressed_body_is_415_naming_the_encoding(
-    site: httpx.Client, stored: Callable[[], int], encoding: str
+    api_at_root: httpx.Client, stored: Callable[[], int], encoding: str
 ) -> None:
     before = stored()
     body = b'{"amount": "75.00", "currency": "USDT"}'
     if encoding == "gzip":
         body = gzip.compress(body)
-    response = site.post(
+    response = api_at_root.post(
         "/v1/payment-links",
         content=body,
         headers={"Content-Type": "application/json", "Content-Encoding": encoding},
@@ -143,9 +141,13 @@ def test_a_compressed_body_is_415_naming_the_encoding(
     assert stored() == before
 
 
-def test_a_body_without_content_type_is_415(site: httpx.Client, stored: Callable[[], int]) -> None:
+def test_a_body_without_content_type_is_415(
+    api_at_root: httpx.Client, stored: Callable[[], int]
+) -> None:
     before = stored()
-    response = site.post("/v1/payment-links", content=b'{"amount": "75.00", "currency": "USDT"}')
+    response = api_at_root.post(
+        "/v1/payment-links", content=b'{"amount": "75.00", "currency": "USDT"}'
+    )
     assert_error(response, 415, "invalid_request", "Content-Type")
     assert stored() == before
 
@@ -173,20 +175,24 @@ def test_a_body_without_content_type_is_415(site: httpx.Client, stored: Callable
         "integer-of-5000-digits",
     ],
 )
-def test_malformed_json_is_400(site: httpx.Client, stored: Callable[[], int], body: bytes) -> None:
+def test_malformed_json_is_400(
+    api_at_root: httpx.Client, stored: Callable[[], int], body: bytes
+) -> None:
     before = stored()
-    response = site.post("/v1/payment-links", content=body, headers=JSON)
+    response = api_at_root.post("/v1/payment-links", content=body, headers=JSON)
     assert_error(response, 400, "invalid_request")
     assert stored() == before
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8"])
 def test_a_body_that_is_not_utf8_is_400(
-    site: httpx.Client, stored: Callable[[], int], content_type: str
+    api_at_root: httpx.Client, stored: Callable[[], int], content_type: str
 ) -> None:
     before = stored()
     body = b'{"amount": "75.00", "currency": "USDT", "description": "caf\xe9 \xff\xfe"}'
-    response = site.post("/v1/payment-links", content=body, headers={"Content-Type": content_type})
+    response = api_at_root.post(
+        "/v1/payment-links", content=body, headers={"Content-Type": content_type}
+    )
     assert_error(response, 400, "invalid_request", "UTF-8")
     assert stored() == before
 
@@ -220,10 +226,12 @@ SMUGGLED = (
     ],
 )
 def test_a_charset_other_than_utf8_is_415(
-    site: httpx.Client, stored: Callable[[], int], content_type: str, body: bytes
+    api_at_root: httpx.Client, stored: Callable[[], int], content_type: str, body: bytes
 ) -> None:
     before = stored()
-    response = site.post("/v1/payment-links", content=body, headers={"Content-Type": content_type})
+    response = api_at_root.post(
+        "/v1/payment-links", content=body, headers={"Content-Type": content_type}
+    )
     assert_error(response, 415, "invalid_request", "UTF-8")
     assert stored() == before
 
@@ -232,9 +240,13 @@ def test_a_charset_other_than_utf8_is_415(
     "content_type",
     ["application/json; charset=UTF-8", 'application/json;charset="utf-8"', "application/json;"],
 )
-def test_utf8_named_as_the_charset_is_accepted(site: httpx.Client, content_type: str) -> None:
+def test_utf8_named_as_the_charset_is_accepted(
+    api_at_root: httpx.Client, content_type: str
+) -> None:
     body = '{"amount": "1", "currency": "USDT", "description": "café"}'.encode()
-    response = site.post("/v1/payment-links", content=body, headers={"Content-Type": content_type})
+    response = api_at_root.post(
+        "/v1/payment-links", content=body, headers={"Content-Type": content_type}
+    )
     assert response.status_code == 201, response.text
     assert response.json()["description"] == "café"
 
@@ -247,30 +259,30 @@ def test_utf8_named_as_the_charset_is_accepted(site: httpx.Client, content_type:
     ],
 )
 def test_a_key_sent_twice_is_400(
-    site: httpx.Client, stored: Callable[[], int], body: bytes
+    api_at_root: httpx.Client, stored: Callable[[], int], body: bytes
 ) -> None:
     before = stored()
-    response = site.post("/v1/payment-links", content=body, headers=JSON)
+    response = api_at_root.post("/v1/payment-links", content=body, headers=JSON)
     assert_error(response, 400, "invalid_request", "more than once")
     assert stored() == before
 
 
 @pytest.mark.parametrize("content_type", ["Application/JSON", "APPLICATION/json; Charset=UTF-8"])
 def test_the_media_type_is_matched_whatever_its_case(
-    site: httpx.Client, stored: Callable[[], int], content_type: str
+    api_at_root: httpx.Client, stored: Callable[[], int], content_type: str
 ) -> None:
     before = stored()
     headers = {"Content-Type": content_type}
-    refused = site.post(
+    refused = api_at_root.post(
         "/v1/payment-links", content=b'{"amount": "NaN", "currency": "USDT"}', headers=headers
     )
     assert_error(refused, 400, "invalid_request", "amount")
     assert stored() == before
-    created = site.post(
+    created = api_at_root.post(
         "/v1/payment-links", content=b'{"amount": "5", "currency": "USDT"}', headers=headers
     )
     assert created.status_code == 201, created.text
-    simulated = site.post(
+    simulated = api_at_root.post(
         f"/v1/sandbox/payment-links/{created.json()['id']}/simulate",
         content=b'{"status": "paid"}',
         headers=headers,
@@ -279,15 +291,17 @@ def test_the_media_type_is_matched_whatever_its_case(
     assert simulated.json()["status"] == "paid"
 
 
-def test_an_oversized_body_is_413(site: httpx.Client, stored: Callable[[], int]) -> None:
+def test_an_oversized_body_is_413(api_at_root: httpx.Client, stored: Callable[[], int]) -> None:
     before = stored()
     body = b'{"amount": "75.00", "currency": "USDT", "description": "' + b"x" * TOO_LARGE + b'"}'
-    response = site.post("/v1/payment-links", content=body, headers=JSON)
+    response = api_at_root.post("/v1/payment-links", content=body, headers=JSON)
     assert_error(response, 413, "invalid_request", "KiB")
     assert stored() == before
 
 
-def test_an_oversized_chunked_body_is_413(site: httpx.Client, stored: Callable[[], int]) -> None:
+def test_an_oversized_chunked_body_is_413(
+    api_at_root: httpx.Client, stored: Callable[[], int]
+) -> None:
     before = stored()
 
     def chunks() -> Iterator[bytes]:
@@ -296,29 +310,29 @@ def test_an_oversized_chunked_body_is_413(site: httpx.Client, stored: Callable[[
             yield b"x" * 1024
         yield b'"}'
 
-    response = site.post("/v1/payment-links", content=chunks(), headers=JSON)
+    response = api_at_root.post("/v1/payment-links", content=chunks(), headers=JSON)
     assert_error(response, 413, "invalid_request")
     assert stored() == before
 
 
-def test_a_chunked_body_of_normal_size_is_accepted(site: httpx.Client) -> None:
+def test_a_chunked_body_of_normal_size_is_accepted(api_at_root: httpx.Client) -> None:
     def chunks() -> Iterator[bytes]:
         yield b'{"amount": "12.50", '
         yield b'"currency": "USDC"}'
 
-    response = site.post("/v1/payment-links", content=chunks(), headers=JSON)
+    response = api_at_root.post("/v1/payment-links", content=chunks(), headers=JSON)
     assert response.status_code == 201, response.text
     assert response.json()["amount"] == "12.50"
 
 
-def test_an_oversized_simulate_body_is_413_and_changes_nothing(site: httpx.Client) -> None:
-    link = site.post("/v1/payment-links", json=ORDER).json()
+def test_an_oversized_simulate_body_is_413_and_changes_nothing(api_at_root: httpx.Client) -> None:
+    link = api_at_root.post("/v1/payment-links", json=ORDER).json()
     body = b'{"status": "paid", "x": "' + b"y" * TOO_LARGE + b'"}'
-    response = site.post(
+    response = api_at_root.post(
         f"/v1/sandbox/payment-links/{link['id']}/simulate", content=body, headers=JSON
     )
     assert_error(response, 413, "invalid_request")
-    assert site.get(f"/v1/payment-links/{link['id']}").json()["status"] == "active"
+    assert api_at_root.get(f"/v1/payment-links/{link['id']}").json()["status"] == "active"
 
 
 def test_413_and_415_are_documented_on_every_operation_with_a_body() -> None:

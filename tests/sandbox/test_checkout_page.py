@@ -58,7 +58,7 @@ def parse(html: str) -> _Collector:
 
 
 @pytest.fixture
-def site(sandbox_app: object, client_for: Callable[..., httpx.Client]) -> httpx.Client:
+def customer(sandbox_app: object, client_for: Callable[..., httpx.Client]) -> httpx.Client:
     """A browser-like client without an API key: the customer."""
     return client_for(sandbox_app, None, base_path="")
 
@@ -69,10 +69,10 @@ def page_path(link: dict[str, str]) -> str:
 
 
 def test_an_active_link_shows_its_details_and_a_pay_button(
-    api: httpx.Client, site: httpx.Client
+    api: httpx.Client, customer: httpx.Client
 ) -> None:
     link = create(api, amount="75.00", currency="USDT", description="Order #1234")
-    response = site.get(page_path(link))
+    response = customer.get(page_path(link))
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     page = parse(response.text)
@@ -87,28 +87,28 @@ def test_an_active_link_shows_its_details_and_a_pay_button(
     assert "default-src 'none'" in response.headers["content-security-policy"]
 
 
-def test_the_description_is_html_escaped(api: httpx.Client, site: httpx.Client) -> None:
+def test_the_description_is_html_escaped(api: httpx.Client, customer: httpx.Client) -> None:
     evil = '<script>alert("x")</script><img src=x onerror=alert(1)> & "quotes"'
     link = create(api, description=evil)
-    text = site.get(page_path(link)).text
+    text = customer.get(page_path(link)).text
     assert "<script>" not in text and "<img" not in text
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in text
     assert "&amp; &quot;quotes&quot;" in text
 
 
 def test_paying_marks_the_link_paid_then_shows_it_paid(
-    api: httpx.Client, site: httpx.Client
+    api: httpx.Client, customer: httpx.Client
 ) -> None:
     link = create(api)
-    paid = site.post(page_path(link))
+    paid = customer.post(page_path(link))
     assert paid.status_code == 303
     assert paid.headers["location"] == page_path(link)
     after = api.get(f"/payment-links/{link['id']}").json()
     assert after["status"] == "paid" and after["paid_at"]
-    shown = site.get(page_path(link))
+    shown = customer.get(page_path(link))
     assert "Paid" in shown.text and parse(shown.text).buttons == []
     # Paying again (a reload, a double click) changes nothing.
-    assert site.post(page_path(link)).status_code == 303
+    assert customer.post(page_path(link)).status_code == 303
     assert api.get(f"/payment-links/{link['id']}").json() == after
 
 
@@ -117,23 +117,23 @@ def test_paying_marks_the_link_paid_then_shows_it_paid(
     [("paid", "has been paid"), ("expired", "expired"), ("deactivated", "deactivated")],
 )
 def test_final_states_are_shown_plainly_without_a_pay_button(
-    api: httpx.Client, site: httpx.Client, status: str, wording: str
+    api: httpx.Client, customer: httpx.Client, status: str, wording: str
 ) -> None:
     link = create(api)
     simulate(api, link["id"], status)
-    response = site.get(page_path(link))
+    response = customer.get(page_path(link))
     assert response.status_code == 200
     page = parse(response.text)
     assert page.buttons == [] and page.forms == []
     assert wording in response.text
     # A POST by hand cannot pay it either.
-    assert site.post(page_path(link)).status_code == 303
+    assert customer.post(page_path(link)).status_code == 303
     assert api.get(f"/payment-links/{link['id']}").json()["status"] == status
 
 
-def test_an_unknown_link_is_a_404_page(site: httpx.Client) -> None:
+def test_an_unknown_link_is_a_404_page(customer: httpx.Client) -> None:
     for method in ("GET", "POST"):
-        response = site.request(method, "/pay/pl_doesnotexist")
+        response = customer.request(method, "/pay/pl_doesnotexist")
         assert response.status_code == 404
         assert response.headers["content-type"].startswith("text/html")
         assert "not found" in response.text.lower()
@@ -141,8 +141,8 @@ def test_an_unknown_link_is_a_404_page(site: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize("path", ["/pay", "/pay/", "/pay/a/b", "/pay/pl_abc123/", "/pay/pl_x/y"])
-def test_a_checkout_address_with_no_link_is_a_404_page(site: httpx.Client, path: str) -> None:
-    response = site.get(path)
+def test_a_checkout_address_with_no_link_is_a_404_page(customer: httpx.Client, path: str) -> None:
+    response = customer.get(path)
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
     assert "not found" in response.text.lower()
@@ -150,8 +150,10 @@ def test_a_checkout_address_with_no_link_is_a_404_page(site: httpx.Client, path:
 
 
 @pytest.mark.parametrize("method", ["DELETE", "PUT", "PATCH"])
-def test_a_wrong_method_on_a_checkout_page_is_a_405_page(site: httpx.Client, method: str) -> None:
-    response = site.request(method, "/pay/pl_abc123")
+def test_a_wrong_method_on_a_checkout_page_is_a_405_page(
+    customer: httpx.Client, method: str
+) -> None:
+    response = customer.request(method, "/pay/pl_abc123")
     assert response.status_code == 405
     assert response.headers["content-type"].startswith("text/html")
     assert {"GET", "POST"} <= {m.strip() for m in response.headers["allow"].split(",")}

@@ -35,13 +35,6 @@ StartSandbox = Callable[..., "SandboxProcess"]
 PUBLIC_URL = ("--public-url", "http://checkout.sandbox.test")
 
 
-def client(sandbox: SandboxProcess, key: str = API_KEY) -> httpx.Client:
-    """A client for the sandbox's API (base URL ending in /v1)."""
-    return httpx.Client(
-        base_url=sandbox.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=10
-    )
-
-
 def everything(api: httpx.Client) -> list[dict[str, Any]]:
     """Every link of the account, newest first, page by page."""
     links: list[dict[str, Any]] = []
@@ -65,7 +58,7 @@ def wait_for_log(sandbox: SandboxProcess, pattern: str, timeout: float = 5.0) ->
 
 def test_links_survive_a_restart(start_sandbox: StartSandbox) -> None:
     first = start_sandbox(*PUBLIC_URL)
-    with client(first) as api, client(first, OTHER_API_KEY) as other:
+    with first.client() as api, first.client(OTHER_API_KEY) as other:
         created = [
             api.post("/payment-links", json={**ORDER, "amount": f"{i}.5"}) for i in range(1, 8)
         ]
@@ -79,7 +72,7 @@ def test_links_survive_a_restart(start_sandbox: StartSandbox) -> None:
     assert "PIK sandbox stopped." in first.log()
 
     second = start_sandbox(*PUBLIC_URL, db_path=first.db_path)
-    with client(second) as api, client(second, OTHER_API_KEY) as other:
+    with second.client() as api, second.client(OTHER_API_KEY) as other:
         assert everything(api) == before
         assert api.get(f"/payment-links/{paid['id']}").json()["paid_at"] == paid["paid_at"]
         assert len(everything(other)) == len(before_other) == 1
@@ -88,7 +81,7 @@ def test_links_survive_a_restart(start_sandbox: StartSandbox) -> None:
 
 def test_every_201_survives_kill_9(start_sandbox: StartSandbox) -> None:
     first = start_sandbox(*PUBLIC_URL)
-    with client(first) as api:
+    with first.client() as api:
         answered = []
         for i in range(40):
             response = api.post("/payment-links", json={**ORDER, "description": f"order {i}"})
@@ -104,7 +97,7 @@ def test_every_201_survives_kill_9(start_sandbox: StartSandbox) -> None:
     assert first.process.returncode == -signal.SIGKILL
 
     second = start_sandbox(*PUBLIC_URL, db_path=first.db_path)
-    with client(second) as api:
+    with second.client() as api:
         for link in answered[:-1]:
             assert api.get(f"/payment-links/{link['id']}").json() == link
         assert api.get(f"/payment-links/{answered[-1]['id']}").json() == last.json()
@@ -142,16 +135,16 @@ def test_hundreds_of_concurrent_creates_all_succeed(live_sandbox: SandboxProcess
 
 
 def test_the_access_log_never_contains_an_api_key(live_sandbox: SandboxProcess) -> None:
-    with client(live_sandbox) as api:
+    with live_sandbox.client() as api:
         link = api.post("/payment-links", json=ORDER).json()
         api.get(f"/payment-links/{link['id']}")
         api.get("/payment-links", params={"status": "active"})
         # A client that puts its key in the URL by mistake, and one with another account's key.
         api.get("/payment-links", params={"api_key": API_KEY})
         api.get(f"/payment-links/{API_KEY}")
-    with client(live_sandbox, OTHER_API_KEY) as other:
+    with live_sandbox.client(OTHER_API_KEY) as other:
         other.get(f"/payment-links/{link['id']}")
-    with client(live_sandbox, "sk_wrong_key_9c1d") as wrong:
+    with live_sandbox.client("sk_wrong_key_9c1d") as wrong:
         assert wrong.get("/payment-links").status_code == 401
     # A line is written once its response has gone out, so the last one may lag a little.
     log = wait_for_log(live_sandbox, r'"GET /v1/payment-links" 401')
@@ -208,9 +201,9 @@ def test_a_client_that_leaves_mid_body_is_not_logged_as_a_failure(
 def test_keys_can_come_from_the_environment(start_sandbox: StartSandbox) -> None:
     sandbox = start_sandbox(api_keys=(), env={"PIK_SANDBOX_API_KEYS": "sk_env_one, sk_env_two"})
     for key in ("sk_env_one", "sk_env_two"):
-        with client(sandbox, key) as api:
+        with sandbox.client(key) as api:
             assert api.post("/payment-links", json=ORDER).status_code == 201
-    with client(sandbox, "sk_sandbox_demo") as api:
+    with sandbox.client("sk_sandbox_demo") as api:
         assert api.get("/payment-links").status_code == 401
     assert "sk_env_one" not in sandbox.log()
 
@@ -238,7 +231,7 @@ def test_without_keys_a_demo_key_and_a_working_curl_are_printed(
 def test_docs_are_served_offline_and_the_spec_at_openapi_yaml(
     live_sandbox: SandboxProcess,
 ) -> None:
-    with httpx.Client(base_url=live_sandbox.base_url, timeout=10) as site:
+    with live_sandbox.client(None, base_path="") as site:
         docs = site.get("/docs", follow_redirects=True)
         assert docs.status_code == 200 and "swagger-ui" in docs.text
         # Every script and stylesheet comes from this server.
@@ -260,7 +253,7 @@ def test_docs_are_served_offline_and_the_spec_at_openapi_yaml(
 
 def test_rate_limits_are_on_by_default(start_sandbox: StartSandbox) -> None:
     sandbox = start_sandbox()
-    with client(sandbox) as api:
+    with sandbox.client() as api:
         for _ in range(60):
             assert api.post("/payment-links", json=ORDER).status_code == 201
         refused = api.post("/payment-links", json=ORDER)
@@ -271,7 +264,7 @@ def test_rate_limits_are_on_by_default(start_sandbox: StartSandbox) -> None:
 
 def test_link_ttl_option_expires_links(start_sandbox: StartSandbox) -> None:
     sandbox = start_sandbox("--link-ttl", "0.5")
-    with client(sandbox) as api:
+    with sandbox.client() as api:
         link = api.post("/payment-links", json=ORDER).json()
         assert link["status"] == "active"
         time.sleep(0.8)
