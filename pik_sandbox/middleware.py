@@ -48,6 +48,11 @@ class _Refused(Exception):
         self.message = message
 
 
+def _echoed(value: str, limit: int = 40) -> str:
+    """A header value as a message may repeat it, cut short when long."""
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
 def _header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope.get("headers", []):
         if key.lower() == name:
@@ -61,7 +66,8 @@ class SandboxMiddleware:
 
     The whole body (at most `max_body_bytes`) is read here before Connexion sees it, so an
     oversized one is refused with a 413 whether or not it announced its length, and the
-    validators downstream always get an exact Content-Length.
+    validators downstream always get an exact Content-Length. A body must come uncompressed, as
+    UTF-8; Connexion then sees a bare, lower-case media type as Content-Type.
     """
 
     def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
@@ -111,11 +117,15 @@ class SandboxMiddleware:
             encoding = (_header(scope, b"content-encoding") or b"").decode("latin-1").strip()
             if body and encoding.lower() not in ("", "identity"):
                 raise _Refused(
-                    415, f"Content-Encoding {encoding} is not accepted; send the body uncompressed."
+                    415,
+                    f"Content-Encoding {_echoed(encoding)} is not accepted; "
+                    "send the body uncompressed.",
                 )
             media_type, charset = _parse_content_type(content_type or b"")
             if body and charset not in (None, "utf-8"):
-                raise _Refused(415, f"Send JSON as UTF-8: charset={charset} is not accepted.")
+                raise _Refused(
+                    415, f"Send JSON as UTF-8: charset={_echoed(charset)} is not accepted."
+                )
         except _Refused as refused:
             await send_error(send, refused.status, refused.message)
             return

@@ -223,6 +223,11 @@ SMUGGLED = (
             b'{"amount": "1", "currency": "USDT"}',
             id="unknown",
         ),
+        pytest.param(
+            "application/json; charset=" + "x" * 1000,
+            b'{"amount": "1", "currency": "USDT"}',
+            id="long",
+        ),
     ],
 )
 def test_a_charset_other_than_utf8_is_415(
