@@ -12,11 +12,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from benchmarks.processes import serve_on_loopback
 
 JSON_MEDIA_TYPE = "application/json"
 
@@ -70,16 +71,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--bodies", type=Path, required=True)
     args = parser.parse_args()
-    uvicorn.run(
-        build_app(CannedBodies.load(args.bodies)),
-        host="127.0.0.1",
-        port=args.port,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_level="warning",
-        server_header=False,
-    )
+    serve_on_loopback(build_app(CannedBodies.load(args.bodies)), args.port)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,23 @@ START_TIMEOUT_SECONDS: Final = 60.0
 STOP_TIMEOUT_SECONDS: Final = 15.0
 
 
+def serve_on_loopback(app: object, port: int) -> None:
+    """Serve an ASGI app on 127.0.0.1:`port` the way the sandbox serves: uvicorn on uvloop and
+    httptools, no access log, no Server header."""
+    import uvicorn
+
+    uvicorn.run(
+        app,  # type: ignore[arg-type]
+        host=HOST,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+        server_header=False,
+    )
+
+
 class ServerFailed(RuntimeError):
     """A server did not come up; the message carries the end of its log."""
 

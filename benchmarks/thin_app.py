@@ -12,13 +12,13 @@ import argparse
 import json
 from pathlib import Path
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from benchmarks.processes import serve_on_loopback
 from pik_sandbox.domain import account_for_key
 from pik_sandbox.settings import SandboxSettings
 from pik_sandbox.state import Sandbox
@@ -93,16 +93,7 @@ def main() -> None:
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--api-key", required=True)
     args = parser.parse_args()
-    uvicorn.run(
-        build_app(args.db, args.api_key, f"http://127.0.0.1:{args.port}"),
-        host="127.0.0.1",
-        port=args.port,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_level="warning",
-        server_header=False,
-    )
+    serve_on_loopback(build_app(args.db, args.api_key, f"http://127.0.0.1:{args.port}"), args.port)
 
 
 if __name__ == "__main__":
