@@ -166,7 +166,7 @@ def main() -> None:
     parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="uvloop")
     parser.add_argument("--http", choices=["h11", "httptools"], default="httptools")
     parser.add_argument("--workers", type=int, default=1)
-    for flag in ("validate-responses", "access-log", "drop-list-indexes", "handlers-on-loop"):
+    for flag in ("validate-responses", "access-log", "drop-list-indexes", "handlers-in-threads"):
         parser.add_argument(f"--{flag}", action="store_true")
     serve(SandboxOptions(**vars(parser.parse_args())))
 
