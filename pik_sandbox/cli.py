@@ -1,11 +1,20 @@
-"""`pik-sandbox`: run a local PIK sandbox from the command line."""
+"""`pik-sandbox`: run a local PIK sandbox from the command line.
+
+This module imports only the standard library and the sandbox's dependency-free modules at the
+top, so that without the `sandbox` extra the command can still answer `--help` and `--version`,
+and say which extra to install instead of failing with a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.metadata
 import json
 import logging
+import math
 import os
+import re
 import shlex
 import signal
 import socket
@@ -14,24 +23,87 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from urllib.parse import urlsplit
 
-import uvicorn
-
-from pik_sandbox.app import create_app
 from pik_sandbox.paths import API_BASE_PATH, DOCS_PATH
-from pik_sandbox.settings import (
-    ASSET_DECIMALS,
-    DEFAULT_DB_PATH,
-    DEMO_API_KEY,
-    SandboxSettings,
-)
+from pik_sandbox.settings import ASSET_DECIMALS, DEFAULT_DB_PATH, DEMO_API_KEY, SandboxSettings
 
+DISTRIBUTION = "pik-payment-links"
+SANDBOX_EXTRA = "sandbox"
 API_KEYS_ENV = "PIK_SANDBOX_API_KEYS"
+# What a usage error or a refusal exits with, as argparse's own errors do.
+USAGE_ERROR = 2
 logger = logging.getLogger("pik_sandbox")
+
+_DIGITS = re.compile(r"[0-9]+")
+# What an HTTP header can carry as a bearer token: printable ASCII without spaces.
+_KEY = re.compile(r"[\x21-\x7e]+")
+
+
+def package_version() -> str:
+    """The toolkit's version: the generated client's `__version__`, else the installed
+    distribution's, else "unknown" (a bare checkout that was never installed)."""
+    try:
+        version = getattr(importlib.import_module("pik_generated_client"), "__version__", None)
+    except ImportError:
+        version = None
+    if isinstance(version, str):
+        return version
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def missing_extra_hint(module: str) -> str:
+    """The one line that tells someone without the sandbox's dependencies what to install."""
+    return (
+        f"pik-sandbox: the sandbox needs the {SANDBOX_EXTRA!r} extra ({module} is not installed):"
+        f' pip install "{DISTRIBUTION}[{SANDBOX_EXTRA}]"'
+    )
+
+
+def _port(text: str) -> int:
+    if not _DIGITS.fullmatch(text.strip()) or int(text) > 65535:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a port: use a whole number from 0 to 65535 (0: any free port)"
+        )
+    return int(text)
+
+
+def _link_ttl(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise argparse.ArgumentTypeError(
+            f"the link TTL must be a number of seconds above 0, not {text!r}"
+        )
+    return seconds
+
+
+def _api_key(text: str) -> str:
+    key = text.strip()
+    if not _KEY.fullmatch(key):
+        raise argparse.ArgumentTypeError(
+            "an API key must be printable ASCII without spaces, and not empty"
+        )
+    return key
+
+
+def _public_url(text: str) -> str:
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a base URL: write it as http(s)://HOST[:PORT][/PATH]"
+        )
+    return text.strip()
 
 
 def _asset(text: str) -> tuple[str, int]:
-    """CODE[:DECIMALS]; a known code may leave its decimals out. SandboxSettings checks both."""
+    """CODE[:DECIMALS]; a known code may leave its decimals out. SandboxSettings checks the
+    code against the document's pattern."""
     code, _, decimals = text.partition(":")
     code = code.strip().upper()
     if not decimals:
@@ -40,48 +112,78 @@ def _asset(text: str) -> tuple[str, int]:
                 f"{code!r} has no known number of decimals; write it as {code or 'CODE'}:DECIMALS"
             )
         return code, ASSET_DECIMALS[code]
-    try:
-        return code, int(decimals)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{decimals!r} is not a number of decimals") from None
+    if not _DIGITS.fullmatch(decimals.strip()):
+        raise argparse.ArgumentTypeError(
+            f"{decimals!r} is not a number of decimals (a whole number, 0 or more)"
+        )
+    return code, int(decimals)
+
+
+class _VersionAction(argparse.Action):
+    """--version, reading the version only when asked (it imports the generated client)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[object] | None,
+        option_string: str | None = None,
+    ) -> None:
+        print(f"{parser.prog} {package_version()}")
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line parser of `pik-sandbox`."""
+    """The command line parser of `pik-sandbox`; every option's help names its default."""
     parser = argparse.ArgumentParser(
         prog="pik-sandbox",
         description="A local, stateful stand-in for PIK's payment-links sandbox.",
+        epilog="`python -m pik_sandbox` is the same command. SIGINT or SIGTERM stops it.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument(
-        "--port", type=int, default=8000, help="port to listen on (0: any free port)"
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=8000,
+        help="port to listen on, 0 to 65535; 0 picks any free port (default: %(default)s)",
     )
     parser.add_argument(
         "--db",
         type=Path,
         default=DEFAULT_DB_PATH,
-        help=f"SQLite database file (default: {DEFAULT_DB_PATH})",
+        help="SQLite database file, created when missing (default: %(default)s)",
     )
     parser.add_argument(
         "--api-key",
+        type=_api_key,
         action="append",
         default=[],
         metavar="KEY",
-        help=f"an API key (one account); repeat for more (also ${API_KEYS_ENV}, comma-separated)",
+        help=(
+            f"an API key (one account); repeat for more (default: ${API_KEYS_ENV}, "
+            f"comma-separated, else the printed demo key {DEMO_API_KEY})"
+        ),
     )
     parser.add_argument(
         "--public-url",
-        help="base URL of checkout links (default: http://HOST:PORT)",
+        type=_public_url,
+        metavar="URL",
+        help="base URL of the checkout links the API returns (default: http://HOST:PORT)",
     )
     parser.add_argument(
         "--rate-limit",
         choices=["on", "off"],
         default="on",
-        help="PIK's per-key rate limits (default: on)",
+        help="PIK's per-key rate limits (default: %(default)s)",
     )
     parser.add_argument(
         "--link-ttl",
-        type=float,
+        type=_link_ttl,
         metavar="SECONDS",
         help="links expire this many seconds after creation (default: never)",
     )
@@ -90,26 +192,37 @@ def build_parser() -> argparse.ArgumentParser:
         type=_asset,
         action="append",
         metavar="CODE[:DECIMALS]",
-        help="a supported asset; repeat for more (default: USDT, USDC, BTC, ETH)",
+        help=(
+            "a supported asset; repeat for more "
+            f"(default: {', '.join(f'{code}:{places}' for code, places in ASSET_DECIMALS.items())})"
+        ),
     )
     parser.add_argument(
         "--validate-responses",
         action="store_true",
-        help="check every response against openapi.yaml (slower)",
+        help="check every response against openapi.yaml, slower (default: off)",
     )
     parser.add_argument(
         "--log-level",
         default="info",
         choices=["debug", "info", "warning", "error"],
-        help="logging verbosity (default: info)",
+        help="logging verbosity (default: %(default)s)",
     )
+    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     return parser
 
 
-def _api_keys(from_args: Sequence[str]) -> tuple[tuple[str, ...], bool]:
+def _api_keys(
+    parser: argparse.ArgumentParser, from_args: Sequence[str]
+) -> tuple[tuple[str, ...], bool]:
     """The configured keys, and whether the demo key stands in for none."""
-    keys = [key.strip() for key in from_args if key.strip()]
-    keys += [key.strip() for key in os.environ.get(API_KEYS_ENV, "").split(",") if key.strip()]
+    keys = list(from_args)
+    for text in os.environ.get(API_KEYS_ENV, "").split(","):
+        if text.strip():
+            try:
+                keys.append(_api_key(text))
+            except argparse.ArgumentTypeError as error:
+                parser.error(f"${API_KEYS_ENV}: {error}")
     if not keys:
         return (DEMO_API_KEY,), True
     return tuple(dict.fromkeys(keys)), False
@@ -182,18 +295,28 @@ def _stop(_signum: int, _frame: FrameType | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the sandbox until SIGINT or SIGTERM; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        import uvicorn
+
+        from pik_sandbox.app import create_app
+    except ModuleNotFoundError as missing:
+        if (missing.name or "").partition(".")[0] in ("pik_sandbox", "pik_generated_client"):
+            raise
+        print(missing_extra_hint(missing.name or "a dependency"), file=sys.stderr)
+        return USAGE_ERROR
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    keys, demo_key = _api_keys(args.api_key)
+    keys, demo_key = _api_keys(parser, args.api_key)
     try:
         sock = _bind(args.host, args.port)
     except OSError as error:
         print(f"pik-sandbox: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
-        return 2
+        return USAGE_ERROR
     port = sock.getsockname()[1]
     listen_url = f"http://{_url_host(args.host)}:{port}"
     try:
@@ -206,15 +329,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             supported_assets=dict(args.asset) if args.asset else dict(ASSET_DECIMALS),
             validate_responses=args.validate_responses,
         )
+    except ValueError as error:
+        sock.close()
+        parser.error(str(error))
+    try:
         app = create_app(settings)
     except (ValueError, OSError) as error:
         sock.close()
         print(f"pik-sandbox: {error}", file=sys.stderr)
-        return 2
+        return USAGE_ERROR
     except sqlite3.Error as error:
         sock.close()
         print(f"pik-sandbox: cannot use {args.db} as a SQLite database: {error}", file=sys.stderr)
-        return 2
+        return USAGE_ERROR
     config = uvicorn.Config(
         app,
         # "auto" picks uvloop and httptools when they are installed, asyncio and h11 otherwise.

@@ -8,9 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from pik_sandbox.spec import load_spec
-from pik_sandbox.validation import SchemaValidator
-
 # Smallest units of the assets PIK documents: an amount may carry at most this many decimals.
 ASSET_DECIMALS: Mapping[str, int] = MappingProxyType({"USDT": 6, "USDC": 6, "BTC": 8, "ETH": 18})
 
@@ -64,6 +61,11 @@ class SandboxSettings:
             )
         if not self.supported_assets:
             raise ValueError("at least one supported asset is needed")
+        # Imported here, so that the command line can read this module's defaults (for --help)
+        # without the sandbox extra's dependencies, and say which extra to install.
+        from pik_sandbox.spec import load_spec
+        from pik_sandbox.validation import SchemaValidator
+
         currency = load_spec()["components"]["schemas"]["Currency"]
         for code, decimals in self.supported_assets.items():
             if not SchemaValidator(currency).is_valid(code):

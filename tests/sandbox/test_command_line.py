@@ -3,12 +3,13 @@ listens, instead of starting broken or printing a traceback."""
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
 import pytest
 
-from pik_sandbox.cli import main
+from pik_sandbox.cli import build_parser, main, package_version
 
 REFUSAL_TIMEOUT_SECONDS = 10.0
 
@@ -69,3 +70,59 @@ def test_an_asset_the_document_could_not_name_is_refused(
 ) -> None:
     message = refusal(capsys, "--db", str(tmp_path / "db.sqlite3"), "--asset", asset)
     assert mention in message
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--port", "70000"),
+        ("--port", "-1"),
+        ("--port", "80.5"),
+        ("--port", "eighty"),
+        ("--link-ttl", "soon"),
+        ("--public-url", "checkout.example"),
+        ("--public-url", "ftp://checkout.example"),
+        ("--api-key", ""),
+        ("--api-key", "sk with spaces"),
+        ("--rate-limit", "sometimes"),
+        ("--log-level", "loud"),
+    ],
+)
+def test_a_bad_option_value_is_a_usage_error_naming_the_option(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, option: str, value: str
+) -> None:
+    message = refusal(capsys, "--db", str(tmp_path / "db.sqlite3"), option, value)
+    assert message.startswith("usage: pik-sandbox")
+    assert f"argument {option}" in message
+
+
+def test_a_bad_key_in_the_environment_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PIK_SANDBOX_API_KEYS", "sk_fine,sk\tbroken")
+    message = refusal(capsys, "--db", str(tmp_path / "db.sqlite3"))
+    assert "$PIK_SANDBOX_API_KEYS" in message and "printable ASCII" in message
+
+
+def test_help_names_every_options_default(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    listed = capsys.readouterr().out.split("options:", 1)[1]
+    # Each option's help (argparse wraps lines) runs from its name to the next option's name.
+    entries = re.split(r"\n  (?=-)", listed)
+    named = {entry.split()[0].rstrip(","): " ".join(entry.split()) for entry in entries[1:]}
+    for action in build_parser()._actions:
+        if action.dest in ("help", "version"):
+            continue
+        entry = named[action.option_strings[0]]
+        assert "(default:" in entry, f"{entry!r} shows no default"
+
+
+def test_version_is_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed == f"pik-sandbox {package_version()}"
+    assert re.fullmatch(r"pik-sandbox \d+\.\d+\.\d+\S*", printed)
