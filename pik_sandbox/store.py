@@ -14,7 +14,7 @@ import sqlite3
 import string
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -390,6 +390,30 @@ class PaymentLinkStore:
             created_at=current.created_at,
             paid_at=paid_at,
         )
+
+    def insert_many(self, *, account: str, links: Iterable[PaymentLinkRecord]) -> None:
+        """Store ready-made links in `account` in one transaction, with the statuses and times
+        they carry: for filling a database with test data quickly (the benchmarks seed a million
+        links with it). The ids must be new; the kept counts follow, as for any insert."""
+        with self._write() as connection:
+            connection.executemany(
+                "INSERT INTO payment_links (id, account, amount, currency, description, status,"
+                " created_at, created_ts, paid_at) VALUES (?, ?, ?, ?, ?, ?, ?, unixepoch(?), ?)",
+                (
+                    (
+                        link.id,
+                        account,
+                        link.amount,
+                        link.currency,
+                        link.description,
+                        link.status,
+                        link.created_at,
+                        link.created_at,
+                        link.paid_at,
+                    )
+                    for link in links
+                ),
+            )
 
     def close(self) -> None:
         """Close the pooled connections.
