@@ -1,15 +1,27 @@
-"""Exceptions raised when a response cannot be used as the API documents it.
+"""Everything the client raises: one hierarchy under `PikError`.
 
-Every one derives from `PikClientError`, names the operation and the HTTP status, and quotes
-a short excerpt of the body with the API key removed. Network failures and timeouts are raised
-by httpx as `httpx.TransportError` and `httpx.TimeoutException`.
+- `APIConnectionError` (and `APITimeoutError`): the request failed on the network, after any
+  retries. The httpx error is the `__cause__`, rebuilt without the API key or the body.
+- `APIStatusError` and one subclass per status the API documents: the server answered with an
+  error. Each carries the status, PIK's `code` and `message`, the headers, the parsed body and
+  the operation.
+- `InvalidResponse`: the server answered with a success status but a body that is not what the
+  document promises (not JSON, a required field missing, a value of the wrong type), or a body
+  larger than the client accepts (`ResponseTooLargeError`).
+
+Every error names the operation, the method and the URL (query values left out), never shows the
+API key, and pickles (for multiprocessing and task queues) without it.
 """
 
 from __future__ import annotations
 
+import email.utils
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
+
+import httpx
 
 EXCERPT_LENGTH = 200
 
@@ -18,8 +30,49 @@ def _no_redaction(text: str) -> str:
     return text
 
 
-class PikClientError(Exception):
-    """Base class of the errors this client raises about a response."""
+class PikError(Exception):
+    """The root of everything this client raises."""
+
+    def __init__(self, message: str, *, operation: str = "", method: str = "", url: str = "") -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.method = method
+        self.url = url
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Picklable although __init__ takes keywords; the state holds only plain values.
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(cls: type[PikError], args: tuple[Any, ...], state: dict[str, Any]) -> PikError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+def _where(operation: str, method: str, url: str) -> str:
+    return f"{operation}: {method} {url}" if method else operation
+
+
+class APIConnectionError(PikError):
+    """The request failed on the network (refused, reset, a broken response), after any retries."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The request took longer than the client's timeout, after any retries."""
+
+
+class WebhookSignatureError(PikError):
+    """A webhook delivery's signature does not match its body and the endpoint's secret."""
+
+
+class InvalidResponse(PikError):
+    """A success status with a body that is not what the document promises.
+
+    `content` is the body as received (with the API key taken out if it echoed it) and `excerpt`
+    its first characters.
+    """
 
     def __init__(
         self,
@@ -28,52 +81,38 @@ class PikClientError(Exception):
         operation: str,
         status_code: int,
         content: bytes = b"",
+        method: str = "",
+        url: str = "",
         redact: Callable[[str], str] = _no_redaction,
     ) -> None:
-        self.operation = operation
-        self.status_code = status_code
-        # The body as received, unless it echoed the key: then with the key taken out.
         text = content.decode("utf-8", errors="replace")
         redacted = redact(text)
+        self.status_code = status_code
         self.content = content if redacted == text else redacted.encode()
         self.reason = redact(reason)
         self.excerpt = redacted[:EXCERPT_LENGTH]
-        super().__init__(self._message())
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Picklable (for multiprocessing and task queues) although __init__ takes keywords.
-        return (_restore, (type(self), self.args, self.__dict__))
-
-    def _message(self) -> str:
-        message = f"{self.operation}: HTTP {self.status_code}: {self.reason}"
+        message = f"{_where(operation, method, url)}: HTTP {status_code}: {self.reason}"
         if self.excerpt:
-            ellipsis = "..." if len(self.content) > len(self.excerpt.encode()) else ""
-            message += f"; body: {self.excerpt!r}{ellipsis}"
-        return message
+            cut = "..." if len(redacted) > len(self.excerpt) else ""
+            message += f"; body: {self.excerpt!r}{cut}"
+        super().__init__(message, operation=operation, method=method, url=url)
 
 
-def _restore(cls: type[PikClientError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
-    error = cls.__new__(cls)
-    error.args = args
-    error.__dict__.update(state)
-    return error
+class ResponseTooLargeError(InvalidResponse):
+    """The response body is larger than the client's `max_response_bytes`."""
 
 
-class UnexpectedStatus(PikClientError):
-    """The server answered with a status code the document does not list for the operation
-    (raised when `raise_on_unexpected_status` is set), or with one HTTP does not define."""
+class APIStatusError(PikError):
+    """The API answered with an error status.
 
-
-class InvalidResponse(PikClientError):
-    """The body is not what the document promises: not JSON, a required field missing, or a
-    value of the wrong type."""
-
-
-class ApiError(PikClientError):
-    """The API answered with one of its documented errors, where a result was needed.
-
-    `code` and `message` are PIK's own (`"not_found"`, `"rate_limited"`, ...), or empty when the
-    body did not carry them.
+    Attributes:
+        status_code: The HTTP status.
+        code: PIK's machine-readable code (`"not_found"`, `"rate_limited"`...), or None when the
+            body did not carry one. New codes may appear: fall back on the class or the status.
+        message: PIK's explanation of what to fix, or a short excerpt of a body not in PIK's shape.
+        headers: The response headers.
+        body: The body parsed as JSON, or None when it is not JSON.
+        content: The body as received.
     """
 
     def __init__(
@@ -82,40 +121,153 @@ class ApiError(PikClientError):
         operation: str,
         status_code: int,
         content: bytes = b"",
-        code: str = "",
-        message: str = "",
+        headers: Mapping[str, str] | None = None,
+        method: str = "",
+        url: str = "",
         redact: Callable[[str], str] = _no_redaction,
     ) -> None:
-        self.code = code
-        self.message = redact(message)
-        reason = f"{code}: {message}" if code else "error response"
+        received = content.decode("utf-8", errors="replace")
+        text = redact(received)
+        self.status_code = status_code
+        self.content = content if text == received else text.encode()
+        self.headers = httpx.Headers({name: redact(value) for name, value in (headers or {}).items()})
+        self.body: Any = None
+        self.code: str | None = None
+        self.message = text[:EXCERPT_LENGTH]
+        try:
+            self.body = json.loads(text)
+        except (ValueError, RecursionError):
+            pass
+        detail = self.body.get("error") if isinstance(self.body, dict) else None
+        if isinstance(detail, dict):
+            code, message = detail.get("code"), detail.get("message")
+            self.code = code if isinstance(code, str) else None
+            self.message = message if isinstance(message, str) else self.message
+        label = f"{self.code}: " if self.code else ""
         super().__init__(
-            reason, operation=operation, status_code=status_code, content=content, redact=redact
+            f"{_where(operation, method, url)}: HTTP {status_code}: {label}{self.message}",
+            operation=operation,
+            method=method,
+            url=url,
         )
 
 
-def api_error(
+class BadRequestError(APIStatusError):
+    """400 (and 405, 413, 415): the request does not match the document; fix it before retrying."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing or not recognised."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the API key is valid but may not make this request."""
+
+
+class NotFoundError(APIStatusError):
+    """404: nothing with that id in your account."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: well-formed, but not acceptable (an unsupported asset, a link already final...)."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests. `retry_after` is the wait the server asked for, in seconds."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.retry_after = parse_retry_after(self.headers.get("Retry-After"))
+
+
+class InternalServerError(APIStatusError):
+    """5xx: something failed on the server's side; the request may succeed later."""
+
+
+# The class raised for each status; any other 5xx raises InternalServerError, anything else
+# APIStatusError itself.
+STATUS_ERRORS: Mapping[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    405: BadRequestError,
+    413: BadRequestError,
+    415: BadRequestError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status_code: int) -> type[APIStatusError]:
+    """The class of error raised for an error status."""
+    if status_code in STATUS_ERRORS:
+        return STATUS_ERRORS[status_code]
+    return InternalServerError if 500 <= status_code <= 599 else APIStatusError
+
+
+def status_error(
     *,
     operation: str,
     status_code: int,
     content: bytes,
+    headers: Mapping[str, str],
+    method: str = "",
+    url: str = "",
     redact: Callable[[str], str] = _no_redaction,
-) -> ApiError:
-    """An `ApiError` carrying the code and message of PIK's error body, when it has them."""
-    code = message = ""
-    try:
-        detail = json.loads(content)["error"]
-        code, message = str(detail.get("code", "")), str(detail.get("message", ""))
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        pass
-    return ApiError(
+) -> APIStatusError:
+    """The error for a response with an error status, of the class that status calls for."""
+    return status_error_class(status_code)(
         operation=operation,
         status_code=status_code,
         content=content,
-        code=code,
-        message=message,
+        headers=headers,
+        method=method,
+        url=url,
         redact=redact,
     )
 
 
-__all__ = ["ApiError", "InvalidResponse", "PikClientError", "UnexpectedStatus", "api_error"]
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header: whole seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+# The names of the errors before this hierarchy, kept so that existing `except` clauses still
+# catch what they caught.
+PikClientError = PikError
+UnexpectedStatus = APIStatusError
+ApiError = APIStatusError
+
+__all__ = [
+    "STATUS_ERRORS",
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "ApiError",
+    "AuthenticationError",
+    "BadRequestError",
+    "InternalServerError",
+    "InvalidResponse",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PikClientError",
+    "PikError",
+    "RateLimitError",
+    "ResponseTooLargeError",
+    "UnexpectedStatus",
+    "UnprocessableEntityError",
+    "WebhookSignatureError",
+    "parse_retry_after",
+    "status_error",
+    "status_error_class",
+]

@@ -1,9 +1,10 @@
-"""Types shared by the generated operations and models."""
+"""Types shared by the generated operations, models and resources."""
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, MutableMapping
+import decimal
+from collections.abc import Callable, Collection, MutableMapping
 from http import HTTPStatus
 from typing import IO, BinaryIO, Generic, Literal, TypeVar
 
@@ -50,55 +51,71 @@ class File:
 T = TypeVar("T")
 
 # RFC 3339 timestamps, "Z" included (a timestamp without an offset parses as a naive datetime).
-# Bound once: models parse two per link, and looking the method
-# up through the module and the class each time is a measurable share of a long page.
+# Bound once: models parse two per link, and looking the method up through the module and the
+# class each time is a measurable share of a long page.
 parse_datetime = datetime.datetime.fromisoformat
 
 
 @define
 class Response(Generic[T]):
-    """A response with its status, headers and raw body, and the body parsed by the document."""
+    """A success response with its status, headers and raw body, and the body parsed by the
+    document."""
 
     status_code: HTTPStatus
     content: bytes
     headers: MutableMapping[str, str]
-    parsed: T | None
+    parsed: T
 
 
 def build_response(
     *,
     operation: str,
     response: httpx.Response,
-    parse: Callable[[httpx.Response], T | None],
+    success: Collection[int],
+    parse: Callable[[httpx.Response], T],
     redact: Callable[[str], str],
 ) -> Response[T]:
-    """Parse `response` with `parse`, turning every way a body can be malformed into a
-    `PikClientError` that names the operation, rather than a bare KeyError or ValueError."""
-    try:
-        status = HTTPStatus(response.status_code)
-    except ValueError:
-        raise errors.UnexpectedStatus(
-            f"status {response.status_code} is not an HTTP status this client knows",
+    """The parsed response when its status is one of the operation's `success` statuses.
+
+    Raises:
+        errors.APIStatusError: Any other status, as the subclass for that status.
+        errors.InvalidResponse: A success status whose body is not what the document promises.
+    """
+    request = response.request
+    method = request.method
+    url = str(request.url.copy_with(query=None, fragment=None))
+    if response.status_code not in success:
+        raise errors.status_error(
             operation=operation,
             status_code=response.status_code,
             content=response.content,
+            headers=response.headers,
+            method=method,
+            url=url,
             redact=redact,
-        ) from None
+        )
     try:
         parsed = parse(response)
-    except errors.PikClientError:
-        raise
     except (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
-        # `from None`: the cause's text may quote the body, and a chained traceback would print
-        # it unredacted; the reason below carries it, redacted.
-        raise errors.InvalidResponse(
-            _describe(exc),
-            operation=operation,
-            status_code=response.status_code,
+        reason = _describe(exc)
+    else:
+        return Response(
+            status_code=HTTPStatus(response.status_code),
             content=response.content,
-            redact=redact,
-        ) from None
-    return Response(status_code=status, content=response.content, headers=response.headers, parsed=parsed)
+            headers=response.headers,
+            parsed=parsed,
+        )
+    # Raised outside the except block: the parser's error may quote the body, unredacted, and
+    # must not ride along as __context__. The reason carries it, redacted.
+    raise errors.InvalidResponse(
+        reason,
+        operation=operation,
+        status_code=response.status_code,
+        content=response.content,
+        method=method,
+        url=url,
+        redact=redact,
+    )
 
 
 def _describe(exc: Exception) -> str:
@@ -109,4 +126,34 @@ def _describe(exc: Exception) -> str:
     return f"the body does not match the document ({type(exc).__name__}: {exc})"
 
 
-__all__ = ["UNSET", "File", "FileTypes", "RequestFiles", "Response", "Unset", "build_response", "parse_datetime"]
+def exact_decimal(value: str | decimal.Decimal, name: str) -> str:
+    """A decimal amount as the API takes it: a string, kept exactly as given.
+
+    A `Decimal` is written out in full (`Decimal("75.00")` is `"75.00"`, never `"7.5E+1"`). A
+    float is refused: most decimal fractions have no exact binary value.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, decimal.Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{name} must be a finite decimal, not {value}")
+        return format(value, "f")
+    if isinstance(value, float):
+        raise TypeError(
+            f"{name} must be a str or a decimal.Decimal, not a float, which cannot hold most "
+            f"decimal amounts exactly: write {name}={str(value)!r} or Decimal({str(value)!r})"
+        )
+    raise TypeError(f"{name} must be a str or a decimal.Decimal, not {type(value).__name__}")
+
+
+__all__ = [
+    "UNSET",
+    "File",
+    "FileTypes",
+    "RequestFiles",
+    "Response",
+    "Unset",
+    "build_response",
+    "exact_decimal",
+    "parse_datetime",
+]
