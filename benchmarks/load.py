@@ -1,4 +1,4 @@
-"""Load from `wrk`: a fixed duration after a warm-up, requests per second and latency percentiles.
+"""Load from `wrk`: requests per second and latency percentiles, best of interleaved rounds.
 
 Each load is a wrk script: it sets the method, headers and body, may cycle through many paths,
 and ends by printing one JSON line with wrk's own counts and percentiles, so nothing depends on
@@ -35,29 +35,41 @@ end
 
 @dataclass(frozen=True)
 class LoadSettings:
-    """How hard and how long every load pushes; the same for every server compared."""
+    """How hard, how long and how often every load pushes; the same for every server compared."""
 
-    duration_s: int = 5
+    duration_s: int = 3
     warmup_s: int = 1
+    rounds: int = 2
     threads: int = 1
     connections: int = 16
+
+    def describe(self) -> str:
+        """The settings as a sentence for a table's notes."""
+        return (
+            f"wrk -t{self.threads} -c{self.connections}, {self.duration_s} s timed after a "
+            f"{self.warmup_s} s warm-up, best of {self.rounds} interleaved rounds"
+        )
 
 
 @dataclass(frozen=True)
 class LoadResult:
-    """What wrk measured in the timed run (the warm-up is discarded)."""
+    """What wrk measured in one timed run (the warm-up is discarded)."""
 
     requests: int
     requests_per_s: float
     p50_ms: float
     p99_ms: float
-    non_2xx: int
-    socket_errors: int
+    failed: int  # No answer, or an answer outside 2xx/3xx.
 
-    @property
-    def failed(self) -> int:
-        """Requests that got no answer or an answer outside 2xx/3xx."""
-        return self.non_2xx + self.socket_errors
+
+@dataclass(frozen=True)
+class Load:
+    """One wrk script against one server, named by what it measures."""
+
+    server: str
+    request: str
+    base_url: str
+    script: Path
 
 
 def _lua_string(text: str) -> str:
@@ -86,32 +98,21 @@ def write_script(
         # Built per request from a table: wrk's precompiled single request cannot vary.
         lines.append("local paths = {" + ", ".join(_lua_string(p) for p in paths) + "}")
         lines.append("local n, i = #paths, 0")
-        lines.append("request = function()")
-        lines.append("  i = i % n + 1")
-        lines.append("  return wrk.format(nil, paths[i])")
-        lines.append("end")
+        lines.append("request = function() i = i % n + 1; return wrk.format(nil, paths[i]) end")
     path.write_text("\n".join(lines) + "\n" + _DONE)
     return path
 
 
 def ensure_wrk() -> None:
-    """Fail with a clear message when wrk is missing (`make bench` installs it)."""
+    """Fail with a clear message when wrk is missing (`make bench` and `make test` install it)."""
     if shutil.which(WRK) is None:
         raise SystemExit(f"{WRK} is missing: `apt-get install -y wrk` (make bench does this)")
 
 
-def _run(base_url: str, script: Path, settings: LoadSettings, duration_s: int) -> LoadResult:
-    command = [
-        WRK,
-        f"-t{settings.threads}",
-        f"-c{settings.connections}",
-        f"-d{duration_s}s",
-        f"--timeout={REQUEST_TIMEOUT}",
-        "--latency",
-        "-s",
-        str(script),
-        base_url,
-    ]
+def run_wrk(base_url: str, script: Path, settings: LoadSettings, duration_s: int) -> LoadResult:
+    """One wrk run of `duration_s` seconds."""
+    command = [WRK, f"-t{settings.threads}", f"-c{settings.connections}", f"-d{duration_s}s"]
+    command += [f"--timeout={REQUEST_TIMEOUT}", "--latency", "-s", str(script), base_url]
     completed = subprocess.run(
         command, capture_output=True, text=True, timeout=duration_s + 30, check=True
     )
@@ -124,14 +125,28 @@ def _run(base_url: str, script: Path, settings: LoadSettings, duration_s: int) -
                 requests_per_s=raw["requests"] / seconds if seconds else 0.0,
                 p50_ms=raw["p50_us"] / 1000,
                 p99_ms=raw["p99_us"] / 1000,
-                non_2xx=raw["non_2xx"],
-                socket_errors=raw["socket_errors"],
+                failed=raw["non_2xx"] + raw["socket_errors"],
             )
     raise RuntimeError(f"wrk printed no result:\n{completed.stdout}\n{completed.stderr}")
 
 
-def measure_load(base_url: str, script: Path, settings: LoadSettings) -> LoadResult:
-    """A warm-up run (discarded: connections, caches, lazy imports), then the timed run."""
-    if settings.warmup_s > 0:
-        _run(base_url, script, settings, settings.warmup_s)
-    return _run(base_url, script, settings, settings.duration_s)
+def best_of_rounds(
+    loads: Sequence[Load], settings: LoadSettings
+) -> dict[tuple[str, str], LoadResult]:
+    """Every load in turn, `settings.rounds` times, each server warmed up in the first round
+    only; the best round of each, keyed by (server, request): the one least disturbed by
+    whatever else the machine did. A load that got no successful answer at all measured
+    nothing, and raises."""
+    ensure_wrk()
+    best: dict[tuple[str, str], LoadResult] = {}
+    for round_index in range(settings.rounds):
+        for load in loads:
+            if round_index == 0 and settings.warmup_s > 0:
+                run_wrk(load.base_url, load.script, settings, settings.warmup_s)
+            result = run_wrk(load.base_url, load.script, settings, settings.duration_s)
+            if result.failed >= result.requests:
+                raise RuntimeError(f"{load.server} answered no {load.request} request with 2xx")
+            key = (load.server, load.request)
+            if key not in best or result.requests_per_s > best[key].requests_per_s:
+                best[key] = result
+    return best

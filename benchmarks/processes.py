@@ -10,7 +10,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Final, TextIO
@@ -18,6 +19,7 @@ from typing import Final, TextIO
 ROOT: Final = Path(__file__).resolve().parents[1]
 PYTHON: Final = sys.executable
 HOST: Final = "127.0.0.1"
+PRISM: Final = ROOT / "node_modules" / ".bin" / "prism"
 START_TIMEOUT_SECONDS: Final = 60.0
 STOP_TIMEOUT_SECONDS: Final = 15.0
 
@@ -167,3 +169,40 @@ class ServerProcess:
     ) -> None:
         """Stop the server."""
         self.stop()
+
+
+def sandbox_server(name: str, db: Path, key: str, log_dir: Path, *options: str) -> ServerProcess:
+    """`python -m pik_sandbox` as a user runs it, rate limits off, quiet log unless `options`
+    say otherwise."""
+    port = free_port()
+    command = [PYTHON, "-m", "pik_sandbox", "--host", HOST, "--port", str(port), "--db", str(db)]
+    command += ["--api-key", key, "--rate-limit", "off", "--log-level", "warning", *options]
+    return ServerProcess(name, command, port=port, ready_path="/openapi.yaml", log_dir=log_dir)
+
+
+def prism_server(log_dir: Path) -> ServerProcess:
+    """Stoplight Prism's mock server on openapi.yaml, logging warnings only."""
+    if not PRISM.exists():
+        raise SystemExit(f"{PRISM} is missing: `make node-modules` installs it")
+    port = free_port()
+    command = [str(PRISM), "mock", str(ROOT / "openapi.yaml"), "-h", HOST, "-p", str(port)]
+    return ServerProcess(
+        "prism",
+        [*command, "--verboseLevel", "warn"],
+        port=port,
+        ready_path="/payment-links",
+        log_dir=log_dir,
+        headers={"Authorization": "Bearer sk_probe"},
+    )
+
+
+@contextmanager
+def all_running(servers: Sequence[ServerProcess]) -> Iterator[None]:
+    """Start every server at once, wait until each answers, stop them all on exit."""
+    with ExitStack() as stack:
+        for server in servers:
+            stack.callback(server.stop)
+            server.start()
+        for server in servers:
+            server.wait_ready()
+        yield

@@ -9,7 +9,6 @@ contract tests. The figure bounds how much property testing fits in a CI run.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import subprocess
@@ -23,7 +22,8 @@ from typing import Any, Final
 import schemathesis
 from schemathesis.engine import events, from_schema
 
-from benchmarks.processes import PYTHON, ROOT, ServerProcess, free_port
+from benchmarks import plan
+from benchmarks.processes import PYTHON, ROOT, sandbox_server
 from benchmarks.report import Table
 from pik_sandbox.app import create_app
 from pik_sandbox.settings import SandboxSettings
@@ -32,7 +32,6 @@ SPEC: Final = ROOT / "openapi.yaml"
 SCHEMATHESIS: Final = Path(PYTHON).parent / "schemathesis"
 KEY: Final = "sk_bench_property"
 SEED: Final = 20240115
-MAX_EXAMPLES: Final = 25
 PHASES: Final = ("examples", "coverage", "fuzzing", "stateful")
 CLI_CASES: Final = re.compile(r"(\d+) generated")
 
@@ -62,9 +61,9 @@ def _settings(db: Path, public_url: str) -> SandboxSettings:
     )
 
 
-def _schema() -> Any:
+def _schema(examples: int) -> Any:
     schema = schemathesis.openapi.from_path(str(SPEC))
-    schema.config.generation.update(max_examples=MAX_EXAMPLES)
+    schema.config.generation.update(max_examples=examples)
     schema.config.phases.update(phases=list(PHASES))
     schema.config.seed = SEED
     schema.config.update(headers={"Authorization": f"Bearer {KEY}"})
@@ -84,7 +83,7 @@ def _run_engine(label: str, schema: Any) -> PropertyRun:
     return PropertyRun(label, cases, time.perf_counter() - started, failed)
 
 
-def in_process(db: Path) -> PropertyRun:
+def in_process(db: Path, examples: int) -> PropertyRun:
     """The engine calling the sandbox app through ASGI, no sockets."""
     sandbox = create_app(_settings(db, "http://127.0.0.1:8000"))
 
@@ -98,23 +97,23 @@ def in_process(db: Path) -> PropertyRun:
             await send({"type": "lifespan.startup.complete"})
         await send({"type": "lifespan.shutdown.complete"})
 
-    schema = _schema()
+    schema = _schema(examples)
     schema.app = app
     return _run_engine("in-process (engine → ASGI app)", schema)
 
 
-def over_loopback(base_url: str) -> PropertyRun:
+def over_loopback(base_url: str, examples: int) -> PropertyRun:
     """The engine calling a running sandbox over loopback HTTP."""
-    schema = _schema()
+    schema = _schema(examples)
     schema.config.update(base_url=base_url + "/v1")
     return _run_engine("loopback (engine → running sandbox)", schema)
 
 
-def cli(base_url: str) -> PropertyRun:
+def cli(base_url: str, examples: int) -> PropertyRun:
     """`schemathesis run` against a running sandbox, start-up included."""
     command = [str(SCHEMATHESIS), "run", str(SPEC), "--url", base_url + "/v1"]
     command += ["--header", f"Authorization: Bearer {KEY}"]
-    command += ["--phases", ",".join(PHASES), "--max-examples", str(MAX_EXAMPLES)]
+    command += ["--phases", ",".join(PHASES), "--max-examples", str(examples)]
     command += ["--seed", str(SEED)]
     started = time.perf_counter()
     completed = subprocess.run(
@@ -137,22 +136,17 @@ def cli(base_url: str) -> PropertyRun:
     )
 
 
-def measure(workdir: Path) -> list[PropertyRun]:
-    """The three runs, each against a fresh database."""
-    runs = [in_process(workdir / "property-asgi.sqlite3")]
-    port = free_port()
-    command = [PYTHON, "-m", "pik_sandbox", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--db", str(workdir / "property-live.sqlite3"), "--api-key", KEY]
-    command += ["--rate-limit", "off", "--validate-responses", "--log-level", "warning"]
-    with ServerProcess(
-        "property-sandbox", command, port=port, ready_path="/openapi.yaml", log_dir=workdir
-    ) as server:
-        runs.append(over_loopback(server.base_url))
-        runs.append(cli(server.base_url))
+def measure(workdir: Path, examples: int) -> list[PropertyRun]:
+    """The three runs, each against a fresh database, `examples` per operation."""
+    runs = [in_process(workdir / "property-asgi.sqlite3", examples)]
+    db = workdir / "property-live.sqlite3"
+    with sandbox_server("property-sandbox", db, KEY, workdir, "--validate-responses") as server:
+        runs.append(over_loopback(server.base_url, examples))
+        runs.append(cli(server.base_url, examples))
     return runs
 
 
-def tables(runs: Sequence[PropertyRun]) -> list[Table]:
+def tables(runs: Sequence[PropertyRun], examples: int) -> list[Table]:
     """Cases per second for each way of reaching the sandbox."""
     table = Table(
         "Property-test throughput (schemathesis)",
@@ -167,18 +161,19 @@ def tables(runs: Sequence[PropertyRun]) -> list[Table]:
             str(run.failed_scenarios),
         )
     table.notes.append(
-        f"Phases {', '.join(PHASES)}; --max-examples {MAX_EXAMPLES}; seed {SEED}; the sandbox "
+        f"Phases {', '.join(PHASES)}; --max-examples {examples}; seed {SEED}; the sandbox "
         "validates its responses; checks as in schemathesis.toml."
     )
     return [table]
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Run the property-test benchmark alone and print its table."""
-    argparse.ArgumentParser(description=__doc__).parse_args()
+    run = plan.parse(__doc__, argv)
+    os.chdir(ROOT)  # schemathesis finds schemathesis.toml in the working directory.
     with tempfile.TemporaryDirectory(prefix="pik-bench-property-") as workdir:
-        runs = measure(Path(workdir))
-    for table in tables(runs):
+        runs = measure(Path(workdir), run.property_examples)
+    for table in tables(runs, run.property_examples):
         print(table.markdown())
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from benchmarks.load import LoadResult
+
 
 @dataclass
 class Table:
@@ -49,3 +51,12 @@ def per_second(value: float) -> str:
 def milliseconds(value: float) -> str:
     """Milliseconds with two significant decimals for small values."""
     return f"{value:.2f}" if value < 10 else f"{value:.1f}"
+
+
+def load_cells(result: LoadResult) -> tuple[str, str, str]:
+    """Requests per second, p50 and p99 milliseconds of one load."""
+    return (
+        per_second(result.requests_per_s),
+        milliseconds(result.p50_ms),
+        milliseconds(result.p99_ms),
+    )

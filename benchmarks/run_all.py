@@ -1,12 +1,12 @@
 """Every benchmark in one go: prints the full report and writes it to reports/bench.md.
 
 Absolute figures drift on a shared machine; the ratios, measured side by side in one run, are
-what to compare between runs. Progress goes to stderr, the report to stdout.
+what to compare between runs. Progress goes to stderr, the report to stdout. With --smoke, every
+benchmark runs in seconds and nothing is written unless --output says where.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import subprocess
@@ -19,9 +19,9 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Final
 
-from benchmarks import client_overhead, property_tests, scale, serving
-from benchmarks.load import WRK, LoadSettings
-from benchmarks.processes import ROOT
+from benchmarks import client_overhead, plan, property_tests, scale, serving
+from benchmarks.load import WRK
+from benchmarks.processes import PRISM, ROOT
 from benchmarks.report import Table
 
 REPORT: Final = ROOT / "reports" / "bench.md"
@@ -59,7 +59,7 @@ def _tool_version(command: Sequence[str]) -> str:
 def machine_lines() -> list[str]:
     """The machine and the versions of what serves and loads."""
     wrk = _tool_version([WRK, "--version"]).split(" [")[0]
-    prism = _tool_version([str(serving.PRISM), "--version"])
+    prism = _tool_version([str(PRISM), "--version"])
     return [
         f"Machine: {_cpu_model()}, {os.cpu_count()} cores; Python {platform.python_version()}; "
         f"{_os_name()}.",
@@ -81,43 +81,53 @@ def _step(name: str, run: Callable[[], list[Table]]) -> tuple[list[Table], float
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run every benchmark and write the report."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--duration", type=int, default=3, help="seconds per timed load")
-    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per load")
-    parser.add_argument("--output", type=Path, default=REPORT)
+    parser = plan.parser(__doc__)
+    parser.add_argument(
+        "--output", type=Path, help=f"the report (default: {REPORT}; none in smoke)"
+    )
     args = parser.parse_args(argv)
-    # schemathesis finds schemathesis.toml from the working directory.
+    run = plan.from_arguments(args)
+    output = args.output or (None if run.smoke else REPORT)
+    # schemathesis finds schemathesis.toml in the working directory.
     os.chdir(ROOT)
-    load = LoadSettings(duration_s=args.duration)
     started = time.perf_counter()
     sections: list[Table] = []
     timings: list[str] = []
     with tempfile.TemporaryDirectory(prefix="pik-bench-") as tmp:
         workdir = Path(tmp)
         steps: list[tuple[str, Callable[[], list[Table]]]] = [
-            ("client overhead", lambda: client_overhead.tables(client_overhead.measure())),
             (
-                "sandbox serving",
-                lambda: serving.tables(serving.measure(load, args.rounds, workdir)),
+                "client overhead",
+                lambda: client_overhead.tables(
+                    client_overhead.measure(run.client_rounds, run.client_repeat)
+                ),
             ),
-            ("scale", lambda: scale.tables(scale.measure(load, args.rounds, workdir))),
+            ("sandbox serving", lambda: serving.tables(serving.measure(run.load, workdir))),
+            (
+                "scale",
+                lambda: scale.tables(scale.measure(run.load, run.scale_links, workdir)),
+            ),
             (
                 "property tests",
-                lambda: property_tests.tables(property_tests.measure(workdir)),
+                lambda: property_tests.tables(
+                    property_tests.measure(workdir, run.property_examples), run.property_examples
+                ),
             ),
         ]
-        for name, run in steps:
-            tables, seconds = _step(name, run)
+        for name, step in steps:
+            tables, seconds = _step(name, step)
             sections += tables
             timings.append(f"{name} {seconds:.0f} s")
     total = time.perf_counter() - started
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    lines = ["# Benchmarks", "", f"Run {stamp}.", ""]
+    title = "Benchmarks (smoke run: the figures mean nothing)" if run.smoke else "Benchmarks"
+    lines = [f"# {title}", "", f"Run {stamp}.", ""]
     lines += [line + "  " for line in machine_lines()]
     lines += [f"Took {total:.0f} s ({', '.join(timings)}).", ""]
     report = "\n".join(lines) + "\n" + "\n".join(table.markdown() for table in sections)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(report)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(report)
     print(report, end="")
 
 
