@@ -21,7 +21,7 @@ rm -rf $(1) && \
 	: > $(1)/py.typed
 endef
 
-.PHONY: help install lock generate check-generated lint test demo clean
+.PHONY: help install lock generate check-generated lint test demo dist clean
 
 help: ## List the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -58,7 +58,7 @@ check-generated: $(STAMP) ## Fail with a diff when pik_generated_client/ is not 
 lint: $(STAMP) lint-spec ## ruff, mypy --strict, OpenAPI validation and the spec linters
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict $(GENERATED) pik_sandbox tests scripts benchmarks
+	$(BIN)/mypy --strict $(GENERATED) templates/runtime pik_sandbox tests scripts benchmarks
 	$(BIN)/openapi-spec-validator openapi.yaml
 
 test: $(STAMP) /usr/bin/chromium check-generated lint lint-spec check-breaking ## Everything CI runs
@@ -75,8 +75,14 @@ test: $(STAMP) /usr/bin/chromium check-generated lint lint-spec check-breaking #
 demo: $(STAMP) ## Show the generated client at work
 	$(BIN)/python scripts/demo.py
 
+# The sdist first, then the wheel built from it: a file the sdist lacks fails the build here.
+dist: $(STAMP) ## Build the sdist and the wheel into dist/
+	rm -rf dist
+	$(BIN)/uv build --quiet --python $(BIN)/python --out-dir dist
+	@ls -1 dist
+
 clean: ## Remove caches and build output (keeps .venv)
-	rm -rf build reports .pytest_cache .mypy_cache .ruff_cache
+	rm -rf build dist reports .pytest_cache .mypy_cache .ruff_cache
 	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
 
 .PHONY: bench

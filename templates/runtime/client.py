@@ -523,9 +523,7 @@ class Client:
         assert response is not None
         return response
 
-    async def _asend_following(
-        self, operation: str, http: httpx.AsyncClient, request: httpx.Request
-    ) -> httpx.Response:
+    async def _asend_following(self, operation: str, http: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
         hops = 0
         while True:
             streamed = await http.send(request, stream=True, auth=self._auth_for(request), follow_redirects=False)
@@ -563,7 +561,7 @@ async def _aread_capped(chunks: AsyncIterator[bytes], limit: int) -> bytes | Non
 
 def _whole(streamed: httpx.Response, content: bytes) -> httpx.Response:
     """A read response holding `content`, the body `streamed` delivered (already decoded)."""
-    headers = [(name, value) for name, value in streamed.headers.multi_items() if name != "content-encoding"]
+    headers = [(name, value) for name, value in streamed.headers.raw if name.lower() != b"content-encoding"]
     return httpx.Response(
         streamed.status_code,
         headers=headers,
@@ -635,9 +633,7 @@ class _PikBase:
     ) -> None:
         key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
         if not key:
-            raise errors.PikError(
-                f"no API key: pass api_key=... or set the {API_KEY_ENV} environment variable"
-            )
+            raise errors.PikError(f"no API key: pass api_key=... or set the {API_KEY_ENV} environment variable")
         self._client = AuthenticatedClient(
             base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
             key,
@@ -681,7 +677,8 @@ class _PikBase:
         """A copy with another timeout or number of retries, for one call site; it sends through
         the same connections."""
         self._build_http_client()
-        clone = copy.copy(self)
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
         clone._client = self._client.with_options(timeout=timeout, max_retries=max_retries)
         clone._owns_http_client = False
         clone._attach(clone._client)
@@ -691,7 +688,8 @@ class _PikBase:
         """Build the httpx client now, so that copies share it."""
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.base_url!r}, timeout={self.timeout!r}, max_retries={self.max_retries})"
+        name = type(self).__name__
+        return f"{name}(base_url={self.base_url!r}, timeout={self.timeout!r}, max_retries={self.max_retries})"
 
     __str__ = __repr__
 

@@ -15,6 +15,7 @@ API key, and pickles (for multiprocessing and task queues) without it.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import time
@@ -134,10 +135,8 @@ class APIStatusError(PikError):
         self.body: Any = None
         self.code: str | None = None
         self.message = text[:EXCERPT_LENGTH]
-        try:
+        with contextlib.suppress(ValueError, RecursionError):
             self.body = json.loads(text)
-        except (ValueError, RecursionError):
-            pass
         detail = self.body.get("error") if isinstance(self.body, dict) else None
         if isinstance(detail, dict):
             code, message = detail.get("code"), detail.get("message")

@@ -1,6 +1,7 @@
-"""The generated client under faults: retries that never pay twice, timeouts, a key that never
-leaks, forward-compatible parsing, clear errors and pagination. Every fault is scripted with an
-httpx.MockTransport passed through `httpx_args`, the way users plug in their own transports."""
+"""The generated client's low-level functions under faults: retries that never pay twice,
+timeouts, a key that never leaks, forward-compatible parsing, one raised error hierarchy and
+pagination. Every fault is scripted with an httpx.MockTransport passed through `httpx_args`, the
+way users plug in their own transports."""
 
 from __future__ import annotations
 
@@ -23,10 +24,10 @@ from pik_generated_client.api.payment_links import (
     get_payment_link,
     list_payment_links,
 )
-from pik_generated_client.client import DEFAULT_TIMEOUT, RetryPolicy, parse_retry_after
+from pik_generated_client.client import DEFAULT_TIMEOUT, RetryPolicy
+from pik_generated_client.errors import parse_retry_after
 from pik_generated_client.models import (
     CreatePaymentLinkRequest,
-    ErrorResponse,
     PaymentLink,
     PaymentLinkStatus,
 )
@@ -88,6 +89,7 @@ def test_get_waits_retry_after_on_429_then_succeeds(caplog: pytest.LogCaptureFix
     assert isinstance(link, PaymentLink)
     assert len(script.requests) == 2
     assert time.monotonic() - started >= 1.0
+    assert "retrying get_payment_link (GET " in caplog.text
     assert "in 1.00 s after HTTP 429 (retry 1 of 2)" in caplog.text
 
 
@@ -97,10 +99,11 @@ def test_get_retries_two_503s_then_succeeds() -> None:
     assert len(script.requests) == 3
 
 
-def test_get_gives_up_after_max_retries_and_returns_the_last_answer() -> None:
+def test_get_gives_up_after_max_retries_and_raises_the_last_answer() -> None:
     script = Script(*(error_answer(502, "internal_error") for _ in range(3)))
-    response = get_payment_link.sync_detailed(client=script.client(), id="pl_1")
-    assert response.status_code == 502
+    with pytest.raises(errors.InternalServerError) as caught:
+        get_payment_link.sync_detailed(client=script.client(), id="pl_1")
+    assert caught.value.status_code == 502
     assert len(script.requests) == 3
 
 
@@ -118,23 +121,25 @@ def test_get_retries_a_read_timeout() -> None:
 
 def test_post_is_never_retried_after_a_500() -> None:
     script = Script(error_answer(500, "internal_error"), json_answer(201, LINK))
-    result = create_payment_link.sync(client=script.client(), body=NEW_LINK)
-    assert isinstance(result, ErrorResponse)
-    assert result.error.code == "internal_error"
+    with pytest.raises(errors.InternalServerError) as caught:
+        create_payment_link.sync(client=script.client(), body=NEW_LINK)
+    assert caught.value.code == "internal_error"
     assert len(script.requests) == 1
 
 
 @pytest.mark.parametrize("status", [502, 503, 504])
 def test_post_is_never_retried_after_a_gateway_error(status: int) -> None:
     script = Script(error_answer(status, "x"), json_answer(201, LINK))
-    create_payment_link.sync_detailed(client=script.client(), body=NEW_LINK)
+    with pytest.raises(errors.InternalServerError):
+        create_payment_link.sync_detailed(client=script.client(), body=NEW_LINK)
     assert len(script.requests) == 1
 
 
 def test_post_is_never_retried_after_a_read_timeout() -> None:
     script = Script(httpx.ReadTimeout("the link may exist"), json_answer(201, LINK))
-    with pytest.raises(httpx.ReadTimeout):
+    with pytest.raises(errors.APITimeoutError) as caught:
         create_payment_link.sync(client=script.client(), body=NEW_LINK)
+    assert isinstance(caught.value.__cause__, httpx.ReadTimeout)
     assert len(script.requests) == 1
 
 
@@ -159,7 +164,8 @@ def test_max_retries_zero_turns_retries_off() -> None:
         max_retries=0,
         httpx_args={"transport": httpx.MockTransport(script)},
     )
-    assert get_payment_link.sync_detailed(client=client, id="pl_1").status_code == 503
+    with pytest.raises(errors.InternalServerError):
+        get_payment_link.sync_detailed(client=client, id="pl_1")
     assert len(script.requests) == 1
 
 
@@ -174,7 +180,8 @@ async def test_async_get_retries_503_then_succeeds() -> None:
 @pytest.mark.anyio
 async def test_async_post_is_never_retried_after_a_500() -> None:
     script = Script(error_answer(500, "internal_error"), json_answer(201, LINK))
-    await create_payment_link.asyncio(client=script.client(), body=NEW_LINK)
+    with pytest.raises(errors.InternalServerError):
+        await create_payment_link.asyncio(client=script.client(), body=NEW_LINK)
     assert len(script.requests) == 1
 
 
@@ -187,10 +194,35 @@ def test_retry_after_is_read_as_seconds_or_an_http_date() -> None:
     assert parse_retry_after(email.utils.formatdate(time.time() - 30, usegmt=True)) == 0.0
 
 
-def test_retry_after_is_capped_at_60_seconds() -> None:
+def test_a_retry_after_over_the_cap_raises_rate_limit_error_at_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="pik_generated_client")
+    script = Script(rate_limited("11"), json_answer(200, LINK))
+    started = time.monotonic()
+    with pytest.raises(errors.RateLimitError) as caught:
+        get_payment_link.sync(client=script.client(retry_policy=RetryPolicy()), id="pl_1")
+    assert time.monotonic() - started < 1.0
+    assert len(script.requests) == 1
+    assert caught.value.retry_after == 11.0
+    assert caught.value.code == "rate_limited"
+    assert "Retry-After 11 s is over the 10 s cap" in caplog.text
+
+
+def test_the_retry_after_cap_is_configurable() -> None:
     request = httpx.Request("GET", f"{BASE_URL}/payment-links")
-    response = httpx.Response(429, headers={"Retry-After": "3600"}, request=request)
-    assert RetryPolicy().next_delay(request, 0, response=response) == 60.0
+    response = httpx.Response(429, headers={"Retry-After": "30"}, request=request)
+    assert RetryPolicy().next_delay("op", request, 0, response=response) is None
+    policy = RetryPolicy(max_retry_after=60)
+    assert policy.next_delay("op", request, 0, response=response) == 30.0
+
+
+def test_rate_limit_error_after_the_last_retry_carries_retry_after() -> None:
+    script = Script(rate_limited("0"), rate_limited("0"), rate_limited("7"))
+    with pytest.raises(errors.RateLimitError) as caught:
+        create_payment_link.sync(client=script.client(), body=NEW_LINK)
+    assert len(script.requests) == 3
+    assert caught.value.retry_after == 7.0
 
 
 def test_backoff_grows_exponentially_with_jitter() -> None:
@@ -198,7 +230,7 @@ def test_backoff_grows_exponentially_with_jitter() -> None:
     request = httpx.Request("GET", f"{BASE_URL}/payment-links")
     response = httpx.Response(503, request=request)
     for retries_done, ceiling in enumerate([0.5, 1.0, 2.0, 4.0, 8.0]):
-        delay = policy.next_delay(request, retries_done, response=response)
+        delay = policy.next_delay("op", request, retries_done, response=response)
         assert delay is not None
         assert 0.75 * ceiling <= delay <= ceiling
 
@@ -237,13 +269,13 @@ def test_key_never_appears_in_repr_str_errors_or_logs(caplog: pytest.LogCaptureF
         httpx.Response(200, text=echo),
         error_answer(401, "unauthorized"),
     )
-    client = script.client(raise_on_unexpected_status=True)
+    client = script.client()
     shown = [repr(client), str(client)]
     with pytest.raises(errors.InvalidResponse) as invalid:
         get_payment_link.sync(client=client, id="pl_1")
     shown += [repr(client), str(client), str(invalid.value), repr(invalid.value)]
     shown += [invalid.value.excerpt, invalid.value.reason, str(vars(client))]
-    with pytest.raises(errors.ApiError) as api_error:
+    with pytest.raises(errors.AuthenticationError) as api_error:
         list(list_payment_links.sync_iter(client=client))
     shown += [str(api_error.value), caplog.text]
     assert "<redacted>" in invalid.value.excerpt
@@ -288,10 +320,12 @@ def test_an_html_body_raises_invalid_response_naming_operation_and_status() -> N
     with pytest.raises(errors.InvalidResponse) as caught:
         get_payment_link.sync(client=script.client(), id="pl_1")
     message = str(caught.value)
-    assert message.startswith("get_payment_link: HTTP 200: the body is not JSON")
+    assert message.startswith(
+        f"get_payment_link: GET {BASE_URL}/payment-links/pl_1: HTTP 200: the body is not JSON"
+    )
     assert "<html><body>Bad gateway" in message
     assert caught.value.status_code == 200
-    assert isinstance(caught.value, errors.PikClientError)
+    assert isinstance(caught.value, errors.PikError)
 
 
 def test_a_missing_required_field_raises_invalid_response() -> None:
@@ -306,32 +340,60 @@ def test_a_wrongly_typed_field_raises_invalid_response() -> None:
         get_payment_link.sync(client=script.client(), id="pl_1")
 
 
-def test_a_status_http_does_not_define_raises_unexpected_status() -> None:
+def test_a_status_http_does_not_define_raises_internal_server_error() -> None:
     script = Script(httpx.Response(520, text="Web server is returning an unknown error"))
-    with pytest.raises(errors.UnexpectedStatus) as caught:
+    with pytest.raises(errors.InternalServerError) as caught:
         get_payment_link.sync(client=script.client(max_retries=0), id="pl_1")
     assert caught.value.status_code == 520
-    assert "get_payment_link: HTTP 520" in str(caught.value)
+    assert caught.value.code is None
+    assert caught.value.message == "Web server is returning an unknown error"
+    assert f"get_payment_link: GET {BASE_URL}/payment-links/pl_1: HTTP 520" in str(caught.value)
 
 
-def test_an_undocumented_status_raises_when_asked() -> None:
-    script = Script(httpx.Response(418, text="teapot"))
-    with pytest.raises(errors.UnexpectedStatus, match="get_payment_link: HTTP 418"):
-        get_payment_link.sync(client=script.client(raise_on_unexpected_status=True), id="pl_1")
+def test_an_undocumented_status_raises_api_status_error_with_everything_kept() -> None:
+    script = Script(error_answer(418, "teapot", **{"X-Request-Id": "req_1"}))
+    with pytest.raises(errors.APIStatusError) as caught:
+        get_payment_link.sync_detailed(client=script.client(), id="pl_1")
+    error = caught.value
+    assert type(error) is errors.APIStatusError
+    assert (error.status_code, error.code, error.message) == (418, "teapot", "teapot happened")
+    assert error.headers["x-request-id"] == "req_1"
+    assert error.body == {"error": {"code": "teapot", "message": "teapot happened"}}
+    assert error.operation == "get_payment_link"
 
 
-def test_an_undocumented_status_returns_none_by_default() -> None:
-    script = Script(httpx.Response(418, text="teapot"))
-    response = get_payment_link.sync_detailed(client=script.client(), id="pl_1")
-    assert response.status_code == 418
-    assert response.parsed is None
+def test_a_502_page_from_a_proxy_raises_internal_server_error_after_the_retries() -> None:
+    page = httpx.Response(502, text="<html>Bad gateway</html>")
+    script = Script(page, page, page)
+    with pytest.raises(errors.InternalServerError) as caught:
+        get_payment_link.sync(client=script.client(), id="pl_1")
+    assert (caught.value.status_code, caught.value.code, caught.value.body) == (502, None, None)
+    assert len(script.requests) == 3
 
 
-def test_documented_errors_are_parsed_in_pik_shape() -> None:
-    script = Script(error_answer(404, "not_found"))
-    result = get_payment_link.sync(client=script.client(), id="pl_missing")
-    assert isinstance(result, ErrorResponse)
-    assert result.error.code == "not_found"
+@pytest.mark.parametrize(
+    ("status", "code", "error_class"),
+    [
+        (400, "invalid_request", errors.BadRequestError),
+        (401, "unauthorized", errors.AuthenticationError),
+        (403, "forbidden", errors.PermissionDeniedError),
+        (404, "not_found", errors.NotFoundError),
+        (413, "invalid_request", errors.BadRequestError),
+        (415, "invalid_request", errors.BadRequestError),
+        (422, "unprocessable_entity", errors.UnprocessableEntityError),
+        (429, "rate_limited", errors.RateLimitError),
+        (500, "internal_error", errors.InternalServerError),
+    ],
+)
+def test_each_documented_error_raises_its_class(
+    status: int, code: str, error_class: type[errors.APIStatusError]
+) -> None:
+    script = Script(error_answer(status, code, **{"Retry-After": "60"}))
+    with pytest.raises(error_class) as caught:
+        create_payment_link.sync(client=script.client(), body=NEW_LINK)
+    assert (caught.value.status_code, caught.value.code) == (status, code)
+    assert caught.value.message == f"{code} happened"
+    assert isinstance(caught.value, errors.PikError)
 
 
 # Pagination
@@ -390,13 +452,15 @@ def test_sync_iter_of_an_empty_account_makes_one_request() -> None:
     assert len(queries) == 1
 
 
-def test_sync_iter_raises_api_error_with_pik_code() -> None:
+def test_sync_iter_raises_the_same_classes_as_sync() -> None:
     script = Script(error_answer(401, "unauthorized"))
-    with pytest.raises(errors.ApiError) as caught:
+    with pytest.raises(errors.AuthenticationError) as caught:
         list(list_payment_links.sync_iter(client=script.client()))
     assert caught.value.code == "unauthorized"
     assert caught.value.status_code == 401
-    assert str(caught.value).startswith("list_payment_links: HTTP 401: unauthorized")
+    assert str(caught.value).startswith(
+        f"list_payment_links: GET {BASE_URL}/payment-links: HTTP 401: unauthorized"
+    )
 
 
 # Hardening
@@ -420,7 +484,7 @@ def test_an_error_body_echoing_the_key_is_stored_redacted_and_unchained() -> Non
     with pytest.raises(errors.InvalidResponse) as caught:
         get_payment_link.sync(client=script.client(), id="pl_1")
     assert TOKEN.encode() not in caught.value.content
-    assert caught.value.__suppress_context__
+    assert caught.value.__context__ is None
     assert caught.value.__cause__ is None
 
 
@@ -428,6 +492,7 @@ def test_errors_survive_pickling() -> None:
     script = Script(error_answer(401, "unauthorized"))
     with pytest.raises(errors.ApiError) as caught:
         list(list_payment_links.sync_iter(client=script.client()))
+    assert isinstance(caught.value, errors.AuthenticationError)
     copy = pickle.loads(pickle.dumps(caught.value))
     assert (copy.code, copy.status_code, str(copy)) == ("unauthorized", 401, str(caught.value))
 
@@ -470,8 +535,9 @@ def test_negative_retry_delays_are_refused() -> None:
 def test_dot_ids_stay_inside_the_payment_link_path() -> None:
     script = Script(error_answer(404, "not_found"), error_answer(404, "not_found"))
     client = script.client()
-    get_payment_link.sync(client=client, id="..")
-    get_payment_link.sync(client=client, id=".")
+    for dots in ("..", "."):
+        with pytest.raises(errors.NotFoundError):
+            get_payment_link.sync(client=client, id=dots)
     assert [r.url.raw_path for r in script.requests] == [
         b"/v1/payment-links/%2E%2E",
         b"/v1/payment-links/%2E",
@@ -493,8 +559,9 @@ def test_a_get_whose_body_breaks_is_retried() -> None:
 
 def test_a_request_that_cannot_succeed_is_not_retried() -> None:
     script = Script(httpx.LocalProtocolError("illegal header"), json_answer(200, LINK))
-    with pytest.raises(httpx.LocalProtocolError):
+    with pytest.raises(errors.APIConnectionError) as caught:
         get_payment_link.sync(client=script.client(), id="pl_1")
+    assert isinstance(caught.value.__cause__, httpx.LocalProtocolError)
     assert len(script.requests) == 1
 
 
