@@ -12,12 +12,11 @@ import argparse
 import json
 from pathlib import Path
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-
-from benchmarks.processes import serve_on_loopback
 
 
 def build_app(bodies: dict[str, str]) -> Starlette:
@@ -47,7 +46,17 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--bodies", type=Path, required=True)
     args = parser.parse_args()
-    serve_on_loopback(build_app(json.loads(args.bodies.read_text())), args.port)
+    # As the sandbox serves: uvicorn on uvloop and httptools, no access log, no Server header.
+    uvicorn.run(
+        build_app(json.loads(args.bodies.read_text())),
+        host="127.0.0.1",
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+        server_header=False,
+    )
 
 
 if __name__ == "__main__":

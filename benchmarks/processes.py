@@ -1,4 +1,5 @@
-"""Servers the benchmarks start and stop themselves: free loopback ports, readiness, memory."""
+"""Servers the benchmarks start and stop: the sandbox through `pik_sandbox.testing`, and the
+others (Prism, the ceiling) on free loopback ports, polled until they answer."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from types import TracebackType
-from typing import Final, TextIO
+from typing import Final
+
+from pik_sandbox.testing import SandboxProcess
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 PYTHON: Final = sys.executable
@@ -24,25 +26,19 @@ START_TIMEOUT_SECONDS: Final = 60.0
 STOP_TIMEOUT_SECONDS: Final = 15.0
 
 
-def serve_on_loopback(app: object, port: int) -> None:
-    """Serve an ASGI app on 127.0.0.1:`port` the way the sandbox serves: uvicorn on uvloop and
-    httptools, no access log, no Server header."""
-    import uvicorn
-
-    uvicorn.run(
-        app,  # type: ignore[arg-type]
-        host=HOST,
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_level="warning",
-        server_header=False,
-    )
+def start_sandbox(db: Path, key: str, workdir: Path, *options: str) -> SandboxProcess:
+    """`pik-sandbox` as a user runs it, on a free loopback port, with one account (`key`), rate
+    limits off and a quiet log unless `options` say otherwise. Returns once it listens."""
+    options = ("--rate-limit", "off", "--log-level", "warning", *options)
+    return SandboxProcess.start(*options, api_keys=(key,), db_path=db, workdir=workdir)
 
 
-class ServerFailed(RuntimeError):
-    """A server did not come up; the message carries the end of its log."""
+def rss_bytes(pid: int) -> int:
+    """Resident memory of a process, from /proc (VmRSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS line in /proc status")
 
 
 def free_port() -> int:
@@ -54,9 +50,8 @@ def free_port() -> int:
 
 
 def _answers(url: str, headers: dict[str, str]) -> bool:
-    request = urllib.request.Request(url, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=2):
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=2):
             return True
     except urllib.error.HTTPError:
         return True  # Any HTTP answer means the server is up.
@@ -65,10 +60,8 @@ def _answers(url: str, headers: dict[str, str]) -> bool:
 
 
 class ServerProcess:
-    """A server started on a loopback port, stopped (with anything it spawned) on exit.
-
-    Starting and waiting are separate, so that several servers can boot at the same time.
-    """
+    """A server command listening on a loopback port, in a process group of its own so that
+    stopping it stops whatever it spawned; its output goes to a log file in `log_dir`."""
 
     def __init__(
         self,
@@ -83,52 +76,37 @@ class ServerProcess:
         """Describe the server; nothing runs before `start`."""
         self.name = name
         self.command = list(command)
-        self.port = port
         self.base_url = f"http://{HOST}:{port}"
-        self.ready_path = ready_path
-        self.log_path = log_dir / f"{name.replace(' ', '_').replace('/', '_')}.log"
+        self.ready_url = self.base_url + ready_path
+        self.log_path = log_dir / f"{name}.log"
         self.headers = headers or {}
         self._process: subprocess.Popen[bytes] | None = None
-        self._log: TextIO | None = None
 
-    @property
-    def pid(self) -> int:
-        """The server's process id."""
-        if self._process is None:
-            raise RuntimeError(f"{self.name} is not running")
-        return self._process.pid
-
-    def start(self) -> ServerProcess:
-        """Launch the process; its output goes to a log file, since an unread pipe would fill up
-        and stall it."""
-        self._log = self.log_path.open("w")
-        self._process = subprocess.Popen(
-            self.command,
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            # Its own process group, so that stopping it also stops whatever it spawned.
-            start_new_session=True,
-        )
-        return self
+    def start(self) -> None:
+        """Launch the process (starting and waiting are apart, so servers boot together)."""
+        with self.log_path.open("wb") as log:
+            self._process = subprocess.Popen(
+                self.command,
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def wait_ready(self) -> None:
-        """Poll until the server answers HTTP, or raise ServerFailed with its log's end."""
+        """Poll until the server answers HTTP, or raise with the end of its log."""
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while not _answers(self.base_url + self.ready_path, self.headers):
+        while not _answers(self.ready_url, self.headers):
             if self._process is None or self._process.poll() is not None:
-                raise ServerFailed(f"{self.name} exited:\n{self._log_tail()}")
-            if time.monotonic() > deadline:
-                raise ServerFailed(f"{self.name} did not answer:\n{self._log_tail()}")
-            time.sleep(0.1)
-
-    def rss_bytes(self) -> int:
-        """Resident memory of the server process, from /proc (VmRSS)."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        raise RuntimeError("no VmRSS line in /proc status")
+                failure = "exited"
+            elif time.monotonic() > deadline:
+                failure = "did not answer"
+            else:
+                time.sleep(0.1)
+                continue
+            log = self.log_path.read_text(errors="replace").splitlines()[-20:]
+            raise RuntimeError(f"{self.name} {failure}:\n" + "\n".join(log))
 
     def stop(self) -> None:
         """SIGTERM to the server's process group, SIGKILL if it lingers."""
@@ -140,44 +118,18 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def _log_tail(self, lines: int = 20) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def __enter__(self) -> ServerProcess:
-        """Start the server and wait until it answers."""
-        self.start()
-        try:
-            self.wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Stop the server."""
-        self.stop()
 
 
-def sandbox_server(name: str, db: Path, key: str, log_dir: Path, *options: str) -> ServerProcess:
-    """`python -m pik_sandbox` as a user runs it, rate limits off, quiet log unless `options`
-    say otherwise."""
-    port = free_port()
-    command = [PYTHON, "-m", "pik_sandbox", "--host", HOST, "--port", str(port), "--db", str(db)]
-    command += ["--api-key", key, "--rate-limit", "off", "--log-level", "warning", *options]
-    return ServerProcess(name, command, port=port, ready_path="/openapi.yaml", log_dir=log_dir)
+@contextmanager
+def all_running(servers: Sequence[ServerProcess]) -> Iterator[None]:
+    """Start every server at once, wait until each answers, stop them all on exit."""
+    with ExitStack() as stack:
+        for server in servers:
+            stack.callback(server.stop)
+            server.start()
+        for server in servers:
+            server.wait_ready()
+        yield
 
 
 def prism_server(log_dir: Path) -> ServerProcess:
@@ -196,13 +148,10 @@ def prism_server(log_dir: Path) -> ServerProcess:
     )
 
 
-@contextmanager
-def all_running(servers: Sequence[ServerProcess]) -> Iterator[None]:
-    """Start every server at once, wait until each answers, stop them all on exit."""
-    with ExitStack() as stack:
-        for server in servers:
-            stack.callback(server.stop)
-            server.start()
-        for server in servers:
-            server.wait_ready()
-        yield
+def ceiling_server(bodies: Path, log_dir: Path) -> ServerProcess:
+    """`benchmarks.ceiling_app` serving the response bodies in the JSON file `bodies`."""
+    port = free_port()
+    command = [PYTHON, "-m", "benchmarks.ceiling_app", "--port", str(port), "--bodies", str(bodies)]
+    return ServerProcess(
+        "ceiling", command, port=port, ready_path="/v1/payment-links", log_dir=log_dir
+    )

@@ -23,7 +23,7 @@ import schemathesis
 from schemathesis.engine import events, from_schema
 
 from benchmarks import plan
-from benchmarks.processes import PYTHON, ROOT, sandbox_server
+from benchmarks.processes import PYTHON, ROOT, start_sandbox
 from benchmarks.report import Table
 from pik_sandbox.app import create_app
 from pik_sandbox.settings import SandboxSettings
@@ -105,13 +105,13 @@ def in_process(db: Path, examples: int) -> PropertyRun:
 def over_loopback(base_url: str, examples: int) -> PropertyRun:
     """The engine calling a running sandbox over loopback HTTP."""
     schema = _schema(examples)
-    schema.config.update(base_url=base_url + "/v1")
+    schema.config.update(base_url=base_url)
     return _run_engine("loopback (engine → running sandbox)", schema)
 
 
 def cli(base_url: str, examples: int) -> PropertyRun:
     """`schemathesis run` against a running sandbox, start-up included."""
-    command = [str(SCHEMATHESIS), "run", str(SPEC), "--url", base_url + "/v1"]
+    command = [str(SCHEMATHESIS), "run", str(SPEC), "--url", base_url]
     command += ["--header", f"Authorization: Bearer {KEY}"]
     command += ["--phases", ",".join(PHASES), "--max-examples", str(examples)]
     command += ["--seed", str(SEED)]
@@ -140,9 +140,9 @@ def measure(workdir: Path, examples: int) -> list[PropertyRun]:
     """The three runs, each against a fresh database, `examples` per operation."""
     runs = [in_process(workdir / "property-asgi.sqlite3", examples)]
     db = workdir / "property-live.sqlite3"
-    with sandbox_server("property-sandbox", db, KEY, workdir, "--validate-responses") as server:
-        runs.append(over_loopback(server.base_url, examples))
-        runs.append(cli(server.base_url, examples))
+    with start_sandbox(db, KEY, workdir, "--validate-responses") as sandbox:
+        runs.append(over_loopback(sandbox.base_url, examples))
+        runs.append(cli(sandbox.base_url, examples))
     return runs
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from benchmarks import plan
 from benchmarks.load import Load, LoadResult, LoadSettings, best_of_rounds, write_script
-from benchmarks.processes import ServerProcess, all_running, sandbox_server
+from benchmarks.processes import rss_bytes, start_sandbox
 from benchmarks.report import Table, load_cells
 from benchmarks.seeding import SeedResult, seed_links
 
@@ -62,27 +63,26 @@ def _paths(links: int, ids: Sequence[str]) -> dict[str, list[str]]:
 def measure(load: LoadSettings, sizes: tuple[int, int], workdir: Path) -> ScaleResults:
     """Seed both sizes, then load them in turns."""
     key = "sk_bench_scale"
-    seeds: list[SeedResult] = []
-    servers: list[ServerProcess] = []
-    loads: list[Load] = []
-    for links in sizes:
-        db = workdir / f"scale-{links}.sqlite3"
-        seeds.append(seed_links(db, key, links))
-        servers.append(sandbox_server(f"scale-{links}", db, key, workdir))
-        for index, (request, paths) in enumerate(_paths(links, seeds[-1].sample_ids).items()):
-            script = workdir / f"scale-{links}-{index}.lua"
-            headers = {"Authorization": f"Bearer {key}"}
-            write_script(script, paths=paths, headers=headers)
-            loads.append(Load(f"{links:,}", request, servers[-1].base_url, script))
-    # Turns by request, so that both sizes of one request meet the same moment of the machine.
-    loads.sort(key=lambda load: REQUESTS.index(load.request))
-    with all_running(servers):
+    with ExitStack() as stack:
+        seeds: list[SeedResult] = []
+        pids: list[int] = []
+        loads: list[Load] = []
+        for links in sizes:
+            db = workdir / f"scale-{links}.sqlite3"
+            seeds.append(seed_links(db, key, links))
+            sandbox = stack.enter_context(start_sandbox(db, key, workdir))
+            pids.append(sandbox.pid)
+            for index, (request, paths) in enumerate(_paths(links, seeds[-1].sample_ids).items()):
+                script = workdir / f"scale-{links}-{index}.lua"
+                write_script(script, paths=paths, headers={"Authorization": f"Bearer {key}"})
+                loads.append(Load(f"{links:,}", request, sandbox.site_url, script))
+        # Turns by request, so that both sizes of one request meet the same moment of the machine.
+        loads.sort(key=lambda each: REQUESTS.index(each.request))
         figures = best_of_rounds(loads, load)
-        rss = [server.rss_bytes() for server in servers]
-    small, large = (
-        Size(seed, memory, (workdir / f"scale-{seed.links}.sqlite3").stat().st_size)
-        for seed, memory in zip(seeds, rss, strict=True)
-    )
+        small, large = (
+            Size(seed, rss_bytes(pid), (workdir / f"scale-{seed.links}.sqlite3").stat().st_size)
+            for seed, pid in zip(seeds, pids, strict=True)
+        )
     return ScaleResults(small, large, figures, load)
 
 

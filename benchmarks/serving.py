@@ -17,22 +17,17 @@ import secrets
 import tempfile
 import urllib.request
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from benchmarks import plan
 from benchmarks.load import Load, LoadResult, LoadSettings, best_of_rounds, write_script
-from benchmarks.processes import (
-    PYTHON,
-    ServerProcess,
-    all_running,
-    free_port,
-    prism_server,
-    sandbox_server,
-)
+from benchmarks.processes import all_running, ceiling_server, prism_server, start_sandbox
 from benchmarks.report import Table, load_cells, ratio
 from benchmarks.seeding import seed_links
+from pik_sandbox.testing import SandboxProcess
 
 GET: Final = "get by id"
 LIST: Final = "list page of 100"
@@ -74,7 +69,7 @@ def _request(method: str, url: str, key: str, body: str | None = None) -> str:
 
 def capture_bodies(base_url: str, key: str, link_id: str) -> dict[str, str]:
     """The sandbox's own response bodies for the three loaded requests, for the ceiling."""
-    base = f"{base_url}/v1/payment-links"
+    base = f"{base_url}/payment-links"
     bodies = {
         "link": _request("GET", f"{base}/{link_id}", key),
         "page": _request("GET", base + PAGE_QUERY, key),
@@ -107,36 +102,28 @@ def _scripts(workdir: Path, prefix: str, key: str, ids: Sequence[str]) -> dict[s
 def measure(load: LoadSettings, workdir: Path) -> ServingResults:
     """Start every server, load each in turn, keep each one's best round."""
     key = "sk_bench_" + secrets.token_hex(8)
-    sandboxes: dict[str, ServerProcess] = {}
-    ids: list[str] = []
-    for index, (label, options) in enumerate([(SANDBOX, ()), *VARIANTS.items()]):
-        # A database each: one sandbox's creations must not change what another lists.
-        db = workdir / f"serving-{index}.sqlite3"
-        ids = seed_links(db, key, LINKS).sample_ids
-        sandboxes[label] = sandbox_server(f"serving-{index}", db, key, workdir, *options)
-    shipped = sandboxes[SANDBOX]
-    with shipped:
+    with ExitStack() as stack:
+        sandboxes: dict[str, SandboxProcess] = {}
+        ids: list[str] = []
+        for index, (label, options) in enumerate([(SANDBOX, ()), *VARIANTS.items()]):
+            # A database each: one sandbox's creations must not change what another lists.
+            db = workdir / f"serving-{index}.sqlite3"
+            ids = seed_links(db, key, LINKS).sample_ids
+            sandboxes[label] = stack.enter_context(start_sandbox(db, key, workdir, *options))
         bodies = workdir / "bodies.json"
-        bodies.write_text(json.dumps(capture_bodies(shipped.base_url, key, ids[0])))
-        port = free_port()
-        ceiling = ServerProcess(
-            "ceiling",
-            [PYTHON, "-m", "benchmarks.ceiling_app", "--port", str(port), "--bodies", str(bodies)],
-            port=port,
-            ready_path="/v1/payment-links",
-            log_dir=workdir,
-        )
+        bodies.write_text(json.dumps(capture_bodies(sandboxes[SANDBOX].base_url, key, ids[0])))
+        ceiling, prism = ceiling_server(bodies, workdir), prism_server(workdir)
+        stack.enter_context(all_running([ceiling, prism]))
         # Prism serves the document's paths as written, without the /v1 of the servers' URL.
-        servers = {CEILING: (ceiling, "/v1"), PRISM: (prism_server(workdir), "")}
-        servers |= {label: (server, "/v1") for label, server in sandboxes.items()}
+        sites = {CEILING: (ceiling.base_url, "/v1"), PRISM: (prism.base_url, "")}
+        sites |= {label: (sandbox.site_url, "/v1") for label, sandbox in sandboxes.items()}
         scripts = {prefix: _scripts(workdir, prefix, key, ids) for prefix in ("/v1", "")}
         loads = [
-            Load(label, request, server.base_url, scripts[prefix][request])
+            Load(label, request, url, scripts[prefix][request])
             for request in REQUESTS
-            for label, (server, prefix) in servers.items()
+            for label, (url, prefix) in sites.items()
         ]
-        with all_running([server for server, _ in servers.values() if server is not shipped]):
-            return ServingResults(best_of_rounds(loads, load), load)
+        return ServingResults(best_of_rounds(loads, load), load)
 
 
 def tables(results: ServingResults) -> list[Table]:
