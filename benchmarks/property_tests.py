@@ -51,16 +51,6 @@ class PropertyRun:
         return self.cases / self.seconds if self.seconds else 0.0
 
 
-def _settings(db: Path, public_url: str) -> SandboxSettings:
-    return SandboxSettings(
-        db_path=db,
-        api_keys=(KEY,),
-        public_url=public_url,
-        rate_limit=False,
-        validate_responses=True,
-    )
-
-
 def _schema(examples: int) -> Any:
     schema = schemathesis.openapi.from_path(str(SPEC))
     schema.config.generation.update(max_examples=examples)
@@ -85,7 +75,14 @@ def _run_engine(label: str, schema: Any) -> PropertyRun:
 
 def in_process(db: Path, examples: int) -> PropertyRun:
     """The engine calling the sandbox app through ASGI, no sockets."""
-    sandbox = create_app(_settings(db, "http://127.0.0.1:8000"))
+    settings = SandboxSettings(
+        db_path=db,
+        api_keys=(KEY,),
+        public_url="http://127.0.0.1:8000",
+        rate_limit=False,
+        validate_responses=True,
+    )
+    sandbox = create_app(settings)
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         # Schemathesis opens a fresh ASGI client, lifespan included, for every call; the app's
