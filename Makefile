@@ -21,7 +21,7 @@ rm -rf $(1) && \
 	: > $(1)/py.typed
 endef
 
-.PHONY: help install lock generate check-generated lint test demo dist clean
+.PHONY: help install lock generate check-generated lint test demo dist test-install clean
 
 help: ## List the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -88,6 +88,9 @@ dist: $(STAMP) ## Build the sdist and the wheel into dist/
 	rm -rf dist
 	$(BIN)/uv build --quiet --python $(BIN)/python --out-dir dist
 	@ls -1 dist
+
+test-install: $(STAMP) ## Install the built wheel into fresh virtual environments, with and without the sandbox extra (part of make test)
+	$(BIN)/python -m pytest tests/install -q
 
 clean: ## Remove caches and build output (keeps .venv)
 	rm -rf build dist reports .pytest_cache .mypy_cache .ruff_cache
