@@ -34,7 +34,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Self, TypeVar
 
 import anyio
 import anyio.from_thread
@@ -598,7 +598,7 @@ class SandboxProcess(_SandboxEndpoint):
         command: Sequence[str] | None = None,
         cwd: Path | None = None,
         timeout: float = START_TIMEOUT_SECONDS,
-    ) -> SandboxProcess:
+    ) -> Self:
         """Start `pik-sandbox --host 127.0.0.1 --port 0 --db DB --api-key KEY... ARGS...`.
 
         `args` are further command-line options (`"--rate-limit", "on"`, `"--link-ttl", "60"`).
@@ -679,7 +679,7 @@ class SandboxProcess(_SandboxEndpoint):
         self._cleanup.close()
         return self.process.returncode
 
-    def __enter__(self) -> SandboxProcess:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -90,7 +90,7 @@ def test_a_customer_pays_on_the_checkout_page(
     assert after["status"] == "paid" and after["paid_at"]
     page.reload()
     expect(page.get_by_text("Paid", exact=True)).to_be_visible()
-    assert origins == {live_sandbox.base_url}, "the page loads nothing from elsewhere"
+    assert origins == {live_sandbox.site_url}, "the page loads nothing from elsewhere"
 
 
 @pytest.mark.parametrize("status", ["paid", "expired", "deactivated"])
@@ -107,7 +107,7 @@ def test_final_states_have_no_pay_button(page: Page, merchant: httpx.Client, sta
 def test_an_unknown_link_shows_a_404_page(page: Page, live_sandbox: SandboxProcess) -> None:
     from playwright.sync_api import expect
 
-    response = page.goto(f"{live_sandbox.base_url}/pay/pl_doesnotexist")
+    response = page.goto(f"{live_sandbox.site_url}/pay/pl_doesnotexist")
     assert response is not None and response.status == 404
     expect(page.get_by_role("heading", name="Payment link not found")).to_be_visible()
     expect(page.get_by_role("button", name="Pay")).to_have_count(0)
@@ -118,8 +118,8 @@ def test_the_interactive_docs_work_offline(page: Page, live_sandbox: SandboxProc
 
     origins: set[str] = set()
     page.on("request", lambda request: origins.add(re.sub(r"^(\w+://[^/]+).*", r"\1", request.url)))
-    page.goto(f"{live_sandbox.base_url}/docs")
+    page.goto(f"{live_sandbox.site_url}/docs")
     # Swagger UI has fetched /openapi.yaml and rendered the operations.
     expect(page.get_by_text("Create a payment link").first).to_be_visible()
     expect(page.get_by_role("heading", name=re.compile("PIK Payment Links API"))).to_be_visible()
-    assert origins == {live_sandbox.base_url}
+    assert origins == {live_sandbox.site_url}

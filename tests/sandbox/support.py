@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
 
 ORDER = {"amount": "75.00", "currency": "USDT", "description": "Order #1234"}
-
-
-class ManualClock:
-    """A clock that stands still until a test moves it: SandboxSettings(clock=...)."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Let `seconds` pass."""
-        self.now += seconds
 
 
 def create(api: httpx.Client, **fields: Any) -> dict[str, Any]:

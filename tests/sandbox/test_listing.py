@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.sandbox.support import ManualClock, assert_error, create, simulate
+from pik_sandbox.testing import SandboxClock
+from tests.sandbox.support import assert_error, create, simulate
 
 
 def test_newest_first_with_a_stable_order_within_one_second(api: httpx.Client) -> None:
@@ -78,14 +79,14 @@ TTL = 3600.0
 
 
 @pytest.fixture
-def clock() -> ManualClock:
+def clock() -> SandboxClock:
     """The sandbox's time, moved by the test."""
-    return ManualClock()
+    return SandboxClock(frozen=True)
 
 
 @pytest.fixture
 def ttl_api(
-    make_sandbox_app: Callable[..., Any], client_for: Any, clock: ManualClock
+    make_sandbox_app: Callable[..., Any], client_for: Any, clock: SandboxClock
 ) -> httpx.Client:
     """A sandbox whose links expire TTL seconds after creation."""
     client: httpx.Client = client_for(make_sandbox_app(link_ttl_seconds=TTL, clock=clock))
@@ -93,7 +94,7 @@ def ttl_api(
 
 
 def test_links_expire_after_the_ttl_in_get_list_and_filter(
-    ttl_api: httpx.Client, clock: ManualClock
+    ttl_api: httpx.Client, clock: SandboxClock
 ) -> None:
     old = create(ttl_api)
     paid = create(ttl_api)
@@ -115,7 +116,7 @@ def test_links_expire_after_the_ttl_in_get_list_and_filter(
     assert [link["id"] for link in active["data"]] == [fresh["id"]] and active["total"] == 1
 
 
-def test_an_expired_link_cannot_be_simulated(ttl_api: httpx.Client, clock: ManualClock) -> None:
+def test_an_expired_link_cannot_be_simulated(ttl_api: httpx.Client, clock: SandboxClock) -> None:
     link = create(ttl_api)
     clock.advance(TTL)
     assert_error(simulate(ttl_api, link["id"], "paid"), 422, "unprocessable_entity", "expired")
@@ -123,7 +124,7 @@ def test_an_expired_link_cannot_be_simulated(ttl_api: httpx.Client, clock: Manua
 
 
 def test_without_a_ttl_links_stay_active(
-    make_sandbox_app: Callable[..., Any], client_for: Any, clock: ManualClock
+    make_sandbox_app: Callable[..., Any], client_for: Any, clock: SandboxClock
 ) -> None:
     api: httpx.Client = client_for(make_sandbox_app(clock=clock))
     link = create(api)

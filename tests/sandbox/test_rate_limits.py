@@ -7,8 +7,9 @@ from typing import Any
 
 import httpx
 
+from pik_sandbox.testing import SandboxClock
 from tests.conftest import OTHER_API_KEY
-from tests.sandbox.support import ORDER, ManualClock, assert_error
+from tests.sandbox.support import ORDER, assert_error
 
 
 def test_the_61st_creation_in_a_minute_is_429_with_retry_after(
@@ -46,7 +47,7 @@ def test_the_301st_other_call_in_a_minute_is_429(
 
 
 def test_the_window_rolls(make_sandbox_app: Callable[..., Any], client_for: Any) -> None:
-    clock = ManualClock()
+    clock = SandboxClock(frozen=True)
     api: httpx.Client = client_for(make_sandbox_app(rate_limit=True, clock=clock))
     for _ in range(59):
         assert api.post("/payment-links", json=ORDER).status_code == 201

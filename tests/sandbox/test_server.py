@@ -113,7 +113,7 @@ def test_hundreds_of_concurrent_creates_all_succeed(live_sandbox: SandboxProcess
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
         headers = {"Authorization": f"Bearer {API_KEY}"}
         async with httpx.AsyncClient(
-            base_url=live_sandbox.api_url, headers=headers, limits=limits, timeout=60
+            base_url=live_sandbox.base_url, headers=headers, limits=limits, timeout=60
         ) as api:
             before = (await api.get("/payment-links")).json()["total"]
             responses = await asyncio.gather(
@@ -185,7 +185,7 @@ def test_a_client_that_leaves_mid_body_is_not_logged_as_a_failure(
     live_sandbox: SandboxProcess,
 ) -> None:
     path = f"/v1/sandbox/payment-links/pl_leaves{time.monotonic_ns()}/simulate"
-    url = httpx.URL(live_sandbox.base_url)
+    url = httpx.URL(live_sandbox.site_url)
     with socket.create_connection((url.host, url.port), timeout=10) as connection:
         connection.sendall(
             f"POST {path} HTTP/1.1\r\nHost: {url.host}\r\nAuthorization: Bearer {API_KEY}\r\n"
@@ -219,13 +219,13 @@ def test_without_keys_a_demo_key_and_a_working_curl_are_printed(
     log = sandbox.log()
     assert "sk_sandbox_demo" in log
     curl_line = next(line for line in log.splitlines() if line.strip().startswith("curl "))
-    assert sandbox.base_url in curl_line
+    assert sandbox.base_url + "/payment-links" in curl_line
     result = subprocess.run(
         shlex.split(curl_line.strip()), capture_output=True, text=True, timeout=10, check=True
     )
     created = httpx.Response(200, content=result.stdout.encode()).json()
     assert created["status"] == "active" and created["currency"] == asset
-    assert created["url"] == f"{sandbox.base_url}/pay/{created['id']}"
+    assert created["url"] == f"{sandbox.site_url}/pay/{created['id']}"
 
 
 def test_docs_are_served_offline_and_the_spec_at_openapi_yaml(
@@ -245,7 +245,7 @@ def test_docs_are_served_offline_and_the_spec_at_openapi_yaml(
         spec = yaml.safe_load(spec_response.text)
         assert spec["openapi"] == "3.0.3"
         assert set(spec["paths"]) >= {"/payment-links", "/payment-links/{id}"}
-        assert spec["servers"][0]["url"] == live_sandbox.api_url
+        assert spec["servers"][0]["url"] == live_sandbox.base_url
         assert "x-bearerInfoFunc" not in spec_response.text
     # Only the sandbox's in-memory copy names the bearer check; the shared document never does.
     assert "x-bearerInfoFunc" not in spec_text()
