@@ -7,16 +7,6 @@ link paid. The sandbox is stopped at the end, whatever happens.
 
 from __future__ import annotations
 
-import re
-import signal
-import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-
 from pik_generated_client import AuthenticatedClient
 from pik_generated_client.api.payment_links import (
     create_payment_link,
@@ -32,53 +22,9 @@ from pik_generated_client.models import (
     SimulatePaymentLinkRequest,
     SimulatePaymentLinkRequestStatus,
 )
+from pik_sandbox.testing import SandboxProcess, SandboxStartFailed
 
 API_KEY = "sk_sandbox_demo_walkthrough"
-REPO_ROOT = Path(__file__).resolve().parents[1]
-START_TIMEOUT_SECONDS = 20.0
-
-
-@contextmanager
-def running_sandbox(workdir: Path) -> Iterator[str]:
-    """A `pik-sandbox` process on a free loopback port; yields its base URL."""
-    log_path = workdir / "sandbox.log"
-    command = [
-        sys.executable,
-        "-m",
-        "pik_sandbox",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--db",
-        str(workdir / "demo.sqlite3"),
-        "--api-key",
-        API_KEY,
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            yield _wait_until_ready(process, log_path)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_until_ready(process: subprocess.Popen[bytes], log_path: Path) -> str:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        text = log_path.read_text(encoding="utf-8", errors="replace")
-        match = re.search(r"listening on (http://\S+)", text)
-        if match and "Application startup complete" in text:
-            return match.group(1)
-        if process.poll() is not None:
-            break
-        time.sleep(0.05)
-    raise SystemExit(f"The sandbox did not start:\n{log_path.read_text(errors='replace')}")
 
 
 def expect_link(result: PaymentLink | ErrorResponse | None) -> PaymentLink:
@@ -104,46 +50,51 @@ def show(link: PaymentLink) -> None:
 
 def main() -> None:
     """Run the walkthrough against a fresh sandbox."""
-    with tempfile.TemporaryDirectory(prefix="pik-demo-") as folder:
-        print("Starting a local PIK sandbox...")
-        with running_sandbox(Path(folder)) as base_url:
-            print(f"  listening on {base_url} (API under /v1, docs at {base_url}/docs)\n")
-            client = AuthenticatedClient(base_url=f"{base_url}/v1", token=API_KEY)
+    print("Starting a local PIK sandbox...")
+    try:
+        sandbox = SandboxProcess.start(api_keys=(API_KEY,))
+    except SandboxStartFailed as failure:
+        raise SystemExit(f"The sandbox did not start: {failure}") from None
+    with sandbox:
+        print(
+            f"  listening on {sandbox.site_url} (API under /v1, docs at {sandbox.site_url}/docs)\n"
+        )
+        client = AuthenticatedClient(base_url=sandbox.base_url, token=API_KEY)
 
-            print("1. Create a payment link for 75.00 USDT")
-            request = CreatePaymentLinkRequest(
-                amount="75.00", currency="USDT", description="Order #1234"
+        print("1. Create a payment link for 75.00 USDT")
+        request = CreatePaymentLinkRequest(
+            amount="75.00", currency="USDT", description="Order #1234"
+        )
+        link = expect_link(create_payment_link.sync(client=client, body=request))
+        show(link)
+
+        print("\n2. List the account's payment links (newest first)")
+        page = list_payment_links.sync(client=client, limit=10)
+        if not isinstance(page, PaymentLinkList):
+            raise SystemExit("The sandbox did not list the links")
+        print(f"     {page.total} link(s) in all; this page holds {len(page.data)}")
+        for listed in page.data:
+            status = listed.status.value
+            print(f"     - {listed.id}  {status:<8} {listed.amount} {listed.currency}")
+
+        print("\n3. Fetch it by id")
+        fetched = expect_link(get_payment_link.sync(link.id, client=client))
+        print(f"     {fetched.id} is {fetched.status.value}")
+
+        print("\n4. Simulate the customer's payment (a sandbox-only call)")
+        paid = expect_link(
+            simulate_payment_link.sync(
+                link.id,
+                client=client,
+                body=SimulatePaymentLinkRequest(status=SimulatePaymentLinkRequestStatus.PAID),
             )
-            link = expect_link(create_payment_link.sync(client=client, body=request))
-            show(link)
+        )
+        print(f"     {paid.id} is now {paid.status.value}")
 
-            print("\n2. List the account's payment links (newest first)")
-            page = list_payment_links.sync(client=client, limit=10)
-            if not isinstance(page, PaymentLinkList):
-                raise SystemExit("The sandbox did not list the links")
-            print(f"     {page.total} link(s) in all; this page holds {len(page.data)}")
-            for listed in page.data:
-                status = listed.status.value
-                print(f"     - {listed.id}  {status:<8} {listed.amount} {listed.currency}")
-
-            print("\n3. Fetch it by id")
-            fetched = expect_link(get_payment_link.sync(link.id, client=client))
-            print(f"     {fetched.id} is {fetched.status.value}")
-
-            print("\n4. Simulate the customer's payment (a sandbox-only call)")
-            paid = expect_link(
-                simulate_payment_link.sync(
-                    link.id,
-                    client=client,
-                    body=SimulatePaymentLinkRequest(status=SimulatePaymentLinkRequestStatus.PAID),
-                )
-            )
-            print(f"     {paid.id} is now {paid.status.value}")
-
-            print("\n5. Fetch it again: the payment is recorded")
-            show(expect_link(get_payment_link.sync(link.id, client=client)))
-            print(f"\n   The customer's view of it: {paid.url}")
-            print("\nStopping the sandbox.")
+        print("\n5. Fetch it again: the payment is recorded")
+        show(expect_link(get_payment_link.sync(link.id, client=client)))
+        print(f"\n   The customer's view of it: {paid.url}")
+        print("\nStopping the sandbox.")
     print("Done.")
 
 

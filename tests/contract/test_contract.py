@@ -9,19 +9,18 @@ PIK_OTHER_API_KEY for the second account), the same tests run against that live 
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
-import anyio
 import httpx
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import Case, CheckContext
 from schemathesis.core.result import Ok
 
-from pik_sandbox.app import create_app
-from pik_sandbox.settings import SandboxSettings
+from pik_sandbox.testing import LocalSandbox, run_sandbox
 from tests.contract.case_counts import CASES_BY_PHASE
 from tests.support.openapi_doc import SPEC_PATH
 
@@ -37,25 +36,24 @@ IN_PROCESS_URL = "http://127.0.0.1:8000"
 schema = schemathesis.openapi.from_path(SPEC_PATH)
 
 
-def _in_process_sandbox() -> Any:
-    """The sandbox app on a temporary database, with two accounts and no rate limits."""
-    return create_app(
-        SandboxSettings(
-            db_path=Path(tempfile.mkdtemp(prefix="pik-contract-")) / "sandbox.sqlite3",
-            api_keys=(KEY, OTHER_KEY),
-            rate_limit=False,
-            validate_responses=True,
-            public_url=IN_PROCESS_URL,
-        )
-    )
-
-
+# The in-process sandbox (a temporary database, two accounts, no rate limits, responses checked),
+# started at import because schemathesis takes the app when the tests are collected; stopped
+# and removed after the module's tests.
+_RUNNING = ExitStack()
+SANDBOX: LocalSandbox | None = None
 if LIVE_URL:
     schema.config.update(base_url=LIVE_URL)
-    APP = None
 else:
-    APP = _in_process_sandbox()
-    schema.app = APP
+    SANDBOX = _RUNNING.enter_context(
+        run_sandbox(in_process=True, api_keys=(KEY, OTHER_KEY), public_url=IN_PROCESS_URL)
+    )
+    schema.app = SANDBOX.app
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_the_in_process_sandbox() -> Iterator[None]:
+    yield
+    _RUNNING.close()
 
 
 @schema.auth()
@@ -72,20 +70,13 @@ class ApiKey:
 def _call_as_other_account(method: str, path: str, body: Any = None) -> httpx.Response:
     """One request with the second account's key, to the live server or the in-process app."""
     headers = {"Authorization": f"Bearer {OTHER_KEY}"}
-    if APP is None:
+    if SANDBOX is None:
         assert LIVE_URL
         with httpx.Client(base_url=LIVE_URL, timeout=30) as client:
             return client.request(method, path, headers=headers, json=body)
-
-    async def call() -> httpx.Response:
-        transport = httpx.ASGITransport(app=APP)
-        async with httpx.AsyncClient(
-            transport=transport, base_url=f"{IN_PROCESS_URL}/v1"
-        ) as client:
-            return await client.request(method, path, headers=headers, json=body)
-
-    # Checks are synchronous; the in-process app is driven on an event loop of its own.
-    return anyio.run(call)
+    # Checks are synchronous; the in-process sandbox's client drives the app on its own loop.
+    with SANDBOX.http_client(OTHER_KEY) as client:
+        return client.request(method, path, json=body)
 
 
 @schemathesis.check
