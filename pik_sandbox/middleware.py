@@ -14,11 +14,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pik_sandbox import checkout
 from pik_sandbox.errors import SandboxError, error_body, unknown_path
 from pik_sandbox.paths import is_slash_variant
+from pik_sandbox.settings import CREATION_OPERATIONS
 from pik_sandbox.state import Sandbox, with_sandbox
 
 access_logger = logging.getLogger("pik_sandbox.access")
 
-CREATE_OPERATION = "createPaymentLink"
 # Characters a path segment may hold unencoded (RFC 3986's pchar, besides letters and digits).
 _LOGGED_SAFE = "!$&'()*+,;=:@-._~"
 
@@ -247,7 +247,7 @@ class RateLimitMiddleware:
             account = (extensions.get("connexion_context") or {}).get("user")
             operation = (extensions.get("connexion_routing") or {}).get("operation_id")
             if account is not None:
-                creating = operation == CREATE_OPERATION
+                creating = operation in CREATION_OPERATIONS
                 limiter = (
                     self.sandbox.creation_limiter if creating else self.sandbox.general_limiter
                 )

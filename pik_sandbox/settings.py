@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+# PIK's rules as openapi.yaml states them for code (x-pik-assets, x-pik-rate-limits) and for people
+# (its prose); tests/spec/test_rules.py fails when these constants, the document or the README
+# disagree. Kept here as plain values so that the command line reads them without a YAML parser.
+
 # Smallest units of the assets PIK documents: an amount may carry at most this many decimals.
 ASSET_DECIMALS: Mapping[str, int] = MappingProxyType({"USDT": 6, "USDC": 6, "BTC": 8, "ETH": 18})
 
@@ -18,6 +22,8 @@ DEMO_API_KEY = "sk_sandbox_demo"
 CREATION_LIMIT_PER_MINUTE = 60
 GENERAL_LIMIT_PER_MINUTE = 300
 RATE_LIMIT_WINDOW_SECONDS = 60.0
+# The operations counted against the creation limit; every other one counts as general.
+CREATION_OPERATIONS = frozenset({"createPaymentLink"})
 
 # Legitimate bodies are a few hundred bytes (a description is at most 500 characters); anything
 # this large is a mistake or an attack, and is refused before it is read into memory.

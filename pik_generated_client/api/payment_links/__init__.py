@@ -90,7 +90,7 @@ class PaymentLinks:
             client=self._client,
             body=CreatePaymentLinkRequest(
                 amount=exact_decimal(
-                    amount, "<openapi_python_client.schema.untrusted_string.UntrustedString object at 0x7f07e7073a90>"
+                    amount, "<openapi_python_client.schema.untrusted_string.UntrustedString object at 0x7f717ff88dd0>"
                 ),
                 currency=currency,
                 description=UNSET if description is None else description,
@@ -192,7 +192,7 @@ class AsyncPaymentLinks:
             client=self._client,
             body=CreatePaymentLinkRequest(
                 amount=exact_decimal(
-                    amount, "<openapi_python_client.schema.untrusted_string.UntrustedString object at 0x7f07e7073a90>"
+                    amount, "<openapi_python_client.schema.untrusted_string.UntrustedString object at 0x7f717ff88dd0>"
                 ),
                 currency=currency,
                 description=UNSET if description is None else description,
