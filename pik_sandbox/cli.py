@@ -1,8 +1,8 @@
 """`pik-sandbox`: run a local PIK sandbox from the command line.
 
-This module imports only the standard library and the sandbox's dependency-free modules at the
-top, so that without the `sandbox` extra the command can still answer `--help` and `--version`,
-and say which extra to install instead of failing with a traceback.
+Installed without the `sandbox` extra, the command says which extra to install (and answers
+`--version`) instead of failing with a traceback: the sandbox's modules are imported under a
+guard, and `main` checks what was missing before anything else.
 """
 
 from __future__ import annotations
@@ -26,7 +26,24 @@ from types import FrameType
 from urllib.parse import urlsplit
 
 from pik_sandbox.paths import API_BASE_PATH, DOCS_PATH
-from pik_sandbox.settings import ASSET_DECIMALS, DEFAULT_DB_PATH, DEMO_API_KEY, SandboxSettings
+
+try:
+    import uvicorn
+
+    from pik_sandbox.app import create_app
+    from pik_sandbox.settings import (
+        ASSET_DECIMALS,
+        DEFAULT_DB_PATH,
+        DEMO_API_KEY,
+        SandboxSettings,
+    )
+except ModuleNotFoundError as missing:
+    # A module of this distribution missing is a broken install, not a missing extra.
+    if (missing.name or "").partition(".")[0] in ("pik_sandbox", "pik_generated_client"):
+        raise
+    MISSING_MODULE: str | None = missing.name or "a dependency"
+else:
+    MISSING_MODULE = None
 
 DISTRIBUTION = "pik-payment-links"
 SANDBOX_EXTRA = "sandbox"
@@ -295,17 +312,14 @@ def _stop(_signum: int, _frame: FrameType | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the sandbox until SIGINT or SIGTERM; returns the exit status."""
+    if MISSING_MODULE is not None:
+        if list(sys.argv[1:] if argv is None else argv) == ["--version"]:
+            print(f"pik-sandbox {package_version()}")
+            return 0
+        print(missing_extra_hint(MISSING_MODULE), file=sys.stderr)
+        return USAGE_ERROR
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        import uvicorn
-
-        from pik_sandbox.app import create_app
-    except ModuleNotFoundError as missing:
-        if (missing.name or "").partition(".")[0] in ("pik_sandbox", "pik_generated_client"):
-            raise
-        print(missing_extra_hint(missing.name or "a dependency"), file=sys.stderr)
-        return USAGE_ERROR
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -35,6 +35,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 T = TypeVar("T")
 
+# Runs pytest itself on small test files, to check the pik_sandbox plugin's fixtures end to end.
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture(scope="session")
 def portal() -> Iterator[anyio.from_thread.BlockingPortal]:
