@@ -89,9 +89,7 @@ class PaymentLinks:
         return create_payment_link.sync(
             client=self._client,
             body=CreatePaymentLinkRequest(
-                amount=exact_decimal(
-                    amount, "<openapi_python_client.schema.untrusted_string.UntrustedString object at 0x7f717ff88dd0>"
-                ),
+                amount=exact_decimal(amount, "amount"),
                 currency=currency,
                 description=UNSET if description is None else description,
             ),
@@ -191,9 +189,7 @@ class AsyncPaymentLinks:
         return await create_payment_link.asyncio(
             client=self._client,
             body=CreatePaymentLinkRequest(
-                amount=exact_decimal(
-                    amount, "<openapi_python_client.schema.untrusted_string.UntrustedString object at 0x7f717ff88dd0>"
-                ),
+                amount=exact_decimal(amount, "amount"),
                 currency=currency,
                 description=UNSET if description is None else description,
             ),
