@@ -47,7 +47,8 @@ class SandboxError(Exception):
 
 def not_found() -> SandboxError:
     """The 404 for a link that is absent or belongs to another account (the two look alike)."""
-    return SandboxError(404, "No payment link found with the given ID.")
+    # PIK's own words, as its reference shows them.
+    return SandboxError(404, "No payment link found with the given ID")
 
 
 def shown_path(path: str) -> str:

@@ -25,7 +25,7 @@ class ErrorDetail:
             may appear; fall back on the HTTP status for a code you do not know.
              Example: not_found.
         message (str): A human-readable explanation that says what to fix. Example: No payment link
-            found with the given ID..
+            found with the given ID.
     """
 
     code: str
