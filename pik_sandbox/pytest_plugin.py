@@ -15,7 +15,6 @@ pytest; a fixture used without the extra fails its test with the command that in
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -42,11 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _run_sandbox(settings: dict[str, Any]) -> Any:
     try:
-        # Connexion's own imports warn about jsonschema's deprecations; they are nothing a
-        # merchant's tests can act on.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            from pik_sandbox.testing import run_sandbox
+        from pik_sandbox.testing import run_sandbox
     except ModuleNotFoundError as missing:
         pytest.fail(f"{INSTALL_HINT} ({missing.name} is not installed)", pytrace=False)
     return run_sandbox(**settings)

@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
@@ -42,9 +43,14 @@ import anyio.lowlevel
 import httpx
 import uvicorn
 
-from pik_sandbox.app import close_app, create_app
 from pik_sandbox.paths import API_BASE_PATH
 from pik_sandbox.settings import SandboxSettings
+
+with warnings.catch_warnings():
+    # Connexion's own imports warn about jsonschema's deprecations, which nothing using this
+    # module (a merchant's tests, say) can act on.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from pik_sandbox.app import close_app, create_app
 
 __all__ = [
     "API_KEY",
