@@ -36,6 +36,7 @@ from contextlib import ExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
+from urllib.parse import quote
 
 import anyio
 import anyio.from_thread
@@ -266,7 +267,7 @@ class _SandboxEndpoint:
 
 
 def _simulate_path(link_id: str) -> str:
-    return f"/sandbox/payment-links/{httpx.URL(link_id).raw_path.decode('ascii')}/simulate"
+    return f"/sandbox/payment-links/{quote(link_id, safe='')}/simulate"
 
 
 def _link_or_raise(response: httpx.Response) -> dict[str, Any]:

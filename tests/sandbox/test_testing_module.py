@@ -63,6 +63,9 @@ def test_a_sandbox_on_a_loopback_port_serves_two_accounts_and_simulates_payments
         with pytest.raises(SandboxCallFailed) as foreign:
             sandbox.simulate_payment(link["id"], api_key=sandbox.other_api_key)
         assert foreign.value.status_code == 404
+        with pytest.raises(SandboxCallFailed) as not_an_id:
+            sandbox.simulate_payment(f"{link['id']}/../{link['id']}")  # one path segment
+        assert not_an_id.value.status_code in (400, 404)
 
 
 def test_moving_the_clock_expires_links_and_rolls_rate_limit_windows() -> None:
