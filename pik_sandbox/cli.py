@@ -58,18 +58,17 @@ _KEY = re.compile(r"[\x21-\x7e]+")
 
 
 def package_version() -> str:
-    """The toolkit's version: the generated client's `__version__`, else the installed
-    distribution's, else "unknown" (a bare checkout that was never installed)."""
+    """The toolkit's version: the installed distribution's (whose one source is the generated
+    client's `__version__`), else that `__version__` itself in a checkout never installed."""
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        pass
     try:
         version = getattr(importlib.import_module("pik_generated_client"), "__version__", None)
     except ImportError:
         version = None
-    if isinstance(version, str):
-        return version
-    try:
-        return importlib.metadata.version(DISTRIBUTION)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
+    return version if isinstance(version, str) else "unknown"
 
 
 def missing_extra_hint(module: str) -> str:
