@@ -20,6 +20,7 @@ with run_sandbox() as sandbox:
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
@@ -352,6 +353,21 @@ def _listen_on_loopback() -> socket.socket:
     return sock
 
 
+class _StartupErrors(logging.Handler):
+    """Keeps what uvicorn logs as errors while a server starts (the app's own start-up failure
+    among them), to say why in SandboxStartFailed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage().strip()
+        if record.exc_info and record.exc_info[1] is not None:
+            message += f": {record.exc_info[1]!r}"
+        self.messages.append(message)
+
+
 class _ServerThread:
     """uvicorn serving an app on a socket we bound, on a thread of its own."""
 
@@ -378,13 +394,20 @@ class _ServerThread:
 
     def start(self) -> None:
         """Start serving; returns once the server accepts connections."""
-        self._thread.start()
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise SandboxStartFailed(f"the sandbox's server did not start: {self._failure!r}")
-            time.sleep(0.005)
+        errors = _StartupErrors()
+        uvicorn_log = logging.getLogger("uvicorn.error")
+        uvicorn_log.addHandler(errors)
+        try:
+            self._thread.start()
+            deadline = time.monotonic() + START_TIMEOUT_SECONDS
+            while not self._server.started:
+                if not self._thread.is_alive() or time.monotonic() > deadline:
+                    self.stop()
+                    why = "; ".join(errors.messages) or repr(self._failure)
+                    raise SandboxStartFailed(f"the sandbox's server did not start: {why}")
+                time.sleep(0.005)
+        finally:
+            uvicorn_log.removeHandler(errors)
 
     def stop(self) -> None:
         """Stop accepting, finish what is in flight, run the app's shutdown, join the thread."""
