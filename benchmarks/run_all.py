@@ -39,12 +39,9 @@ def _cpu_model() -> str:
 
 def _os_name() -> str:
     try:
-        for line in Path("/etc/os-release").read_text().splitlines():
-            if line.startswith("PRETTY_NAME="):
-                return f"{line.split('=', 1)[1].strip(chr(34))}, Linux {platform.release()}"
-    except OSError:
-        pass
-    return platform.platform()
+        return f"{platform.freedesktop_os_release()['PRETTY_NAME']}, Linux {platform.release()}"
+    except (OSError, KeyError):
+        return platform.platform()
 
 
 def _tool_version(command: Sequence[str]) -> str:
