@@ -126,3 +126,16 @@ def test_version_is_the_package_version(capsys: pytest.CaptureFixture[str]) -> N
     printed = capsys.readouterr().out.strip()
     assert printed == f"pik-sandbox {package_version()}"
     assert re.fullmatch(r"pik-sandbox \d+\.\d+\.\d+\S*", printed)
+
+
+def test_the_readme_table_lists_every_option() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| option | default | meaning |") :].split("\n\n", 1)[0]
+    listed = set(re.findall(r"`(--[a-z-]+)", table))
+    options = {
+        action.option_strings[-1]
+        for action in build_parser()._actions
+        if action.option_strings and action.dest != "help"
+    }
+    assert options - listed == set(), "options missing from the README's table"
+    assert listed - options - {"--help"} == set(), "the README's table lists unknown options"
