@@ -26,15 +26,15 @@ from connexion.resolver import Resolver  # type: ignore[import-untyped]
 from connexion.validators import VALIDATOR_MAP  # type: ignore[import-untyped]
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from pik_sandbox import checkout, handlers
 from pik_sandbox.errors import (
-    JSON_MEDIA_TYPE,
     SandboxError,
     default_message,
-    error_body,
+    render,
     shown_path,
+    storage_unavailable,
     unknown_path,
 )
 from pik_sandbox.middleware import RateLimitMiddleware, SandboxMiddleware
@@ -42,7 +42,7 @@ from pik_sandbox.paths import API_BASE_PATH, API_DOCS_PATH, DOCS_PATH
 from pik_sandbox.settings import SandboxSettings
 from pik_sandbox.spec import load_spec
 from pik_sandbox.state import Sandbox
-from pik_sandbox.store import PaymentLinkStore
+from pik_sandbox.store import PaymentLinkStore, StorageBusy, StorageFailed
 from pik_sandbox.validation import ReadableJSONBodyValidator, ReadableParameterValidator
 
 logger = logging.getLogger("pik_sandbox")
@@ -63,32 +63,22 @@ def resolve_handler(operation_id: str) -> Callable[..., Any]:
     return function
 
 
-def _json_response(
-    status: int, message: str, headers: dict[str, str] | None = None
-) -> ConnexionResponse:
+def _for_connexion(response: Response) -> ConnexionResponse:
+    """A rendered answer as Connexion's error handlers must return it."""
     return ConnexionResponse(
-        status_code=status,
-        mimetype=JSON_MEDIA_TYPE,
-        body=error_body(status, message),
-        headers=headers or {},
-    )
-
-
-def _html_response(page: HTMLResponse) -> ConnexionResponse:
-    return ConnexionResponse(
-        status_code=page.status_code,
-        mimetype="text/html",
-        body=page.body,
+        status_code=response.status_code,
+        mimetype=response.media_type,
+        body=response.body,
         headers={
             name: value
-            for name, value in page.headers.items()
+            for name, value in response.headers.items()
             if name not in ("content-length", "content-type")
         },
     )
 
 
 class _ErrorHandlers:
-    """Connexion error handlers that answer every failure in PIK's error shape."""
+    """Turns whatever a request raised into a SandboxError, answered by the one renderer."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
         # Each documented path as a regular expression, with the methods it has, for `Allow`.
@@ -105,25 +95,35 @@ class _ErrorHandlers:
                 return methods
         return None
 
-    async def sandbox_error(self, _request: Any, exc: Exception) -> ConnexionResponse:
-        assert isinstance(exc, SandboxError)
-        return ConnexionResponse(
-            status_code=exc.status,
-            mimetype=JSON_MEDIA_TYPE,
-            body=error_body(exc.status, exc.message),
-            headers=exc.headers,
-        )
+    async def answer(self, request: Any, exc: Exception) -> ConnexionResponse:
+        """Connexion's error handler for every exception type: the SandboxError it stands for,
+        rendered for the request's path (the path as sent: request.url drops line breaks)."""
+        error = self._sandbox_error(request, exc)
+        return _for_connexion(render(request.scope["path"], error))
 
-    async def problem(self, _request: Any, exc: Exception) -> ConnexionResponse:
-        assert isinstance(exc, ProblemException)
+    def _sandbox_error(self, request: Any, exc: Exception) -> SandboxError:
+        if isinstance(exc, SandboxError):
+            return exc
+        if isinstance(exc, StorageBusy | StorageFailed):
+            logger.warning("storage: %s", exc)
+            return storage_unavailable(exc)
+        if isinstance(exc, ProblemException):
+            return self._problem(exc)
+        if isinstance(exc, HTTPException):
+            return self._http_error(request, exc)
+        logger.error("unexpected error", exc_info=exc)
+        return SandboxError(500, "An internal error occurred; retry later.")
+
+    @staticmethod
+    def _problem(exc: ProblemException) -> SandboxError:
         status = int(exc.status)
         headers = dict(exc.headers or {})
         if status == 401:
             headers["WWW-Authenticate"] = "Bearer"
-            return _json_response(401, UNAUTHORIZED_MESSAGE, headers)
+            return SandboxError(401, UNAUTHORIZED_MESSAGE, headers=headers)
         if status == 415:
-            return _json_response(
-                415, "Content-Type must be application/json for this operation.", headers
+            return SandboxError(
+                415, "Content-Type must be application/json for this operation.", headers=headers
             )
         detail = str(exc.detail or exc.title or default_message(status))
         # Connexion's own details may run over several lines (schema dumps); keep the first.
@@ -132,40 +132,29 @@ class _ErrorHandlers:
             message += "."
         if status >= 500:
             logger.error("request failed: %s", detail)
-        return _json_response(status, message, headers)
+        return SandboxError(status, message, headers=headers)
 
-    async def http_error(self, request: Any, exc: Exception) -> ConnexionResponse:
-        assert isinstance(exc, HTTPException)
+    def _http_error(self, request: Any, exc: HTTPException) -> SandboxError:
         status = exc.status_code
         headers = dict(exc.headers or {})
-        # The path as sent: request.url drops characters such as line breaks.
         path = request.scope["path"]
         method = request.method
         # Starlette's 405 names the route's methods; the API's own paths are known here.
         allowed = self._allowed(path) or [
             m.strip() for m in headers.get("Allow", "").split(",") if m.strip()
         ]
-        if checkout.serves(path) and status in (404, 405):
-            if status == 404:
-                return _html_response(checkout.not_found_page())
-            return _html_response(checkout.method_not_allowed_page(allowed))
+        if status == 404 and self._allowed(path) and method not in allowed:
+            status = 405
         if status == 404:
-            if self._allowed(path) and method not in allowed:
-                status = 405
-            else:
-                return _json_response(404, unknown_path(path))
+            return SandboxError(404, unknown_path(path))
         if status == 405:
             headers["Allow"] = ", ".join(allowed)
-            return _json_response(
+            return SandboxError(
                 405,
                 f"{method} is not allowed on {shown_path(path)}; allowed: {', '.join(allowed)}.",
-                headers,
+                headers=headers,
             )
-        return _json_response(status, str(exc.detail or default_message(status)), headers)
-
-    async def unexpected(self, _request: Any, exc: Exception) -> ConnexionResponse:
-        logger.error("unexpected error", exc_info=exc)
-        return _json_response(500, "An internal error occurred; retry later.")
+        return SandboxError(status, str(exc.detail or default_message(status)), headers=headers)
 
 
 def _public_document(spec: dict[str, Any], public_url: str) -> str:
@@ -196,7 +185,11 @@ def close_app(app: connexion.AsyncApp) -> None:
 
 def create_app(settings: SandboxSettings) -> connexion.AsyncApp:
     """A sandbox serving `settings`, as an ASGI application (Connexion's AsyncApp)."""
-    store = PaymentLinkStore(settings.db_path, clock=settings.clock or time.time)
+    store = PaymentLinkStore(
+        settings.db_path,
+        clock=settings.clock or time.time,
+        lock_timeout=settings.db_lock_timeout_seconds,
+    )
     sandbox = Sandbox(settings=settings, store=store)
     spec = load_spec()
     served_document = _public_document(load_spec(), settings.public_url)
@@ -212,7 +205,7 @@ def create_app(settings: SandboxSettings) -> connexion.AsyncApp:
     middlewares = list(ConnexionMiddleware.default_middlewares)
     # Connexion's last-resort handler answers problem+json; ours answers in PIK's shape.
     middlewares[middlewares.index(ServerErrorMiddleware)] = partial(
-        ServerErrorMiddleware, handler=errors.unexpected
+        ServerErrorMiddleware, handler=errors.answer
     )
     app = connexion.AsyncApp(
         __name__,
@@ -247,10 +240,15 @@ def create_app(settings: SandboxSettings) -> connexion.AsyncApp:
     app.add_middleware(
         RateLimitMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION, sandbox=sandbox
     )
-    app.add_error_handler(SandboxError, errors.sandbox_error)
-    app.add_error_handler(ProblemException, errors.problem)
-    app.add_error_handler(HTTPException, errors.http_error)
-    app.add_error_handler(Exception, errors.unexpected)
+    for exception_type in (
+        SandboxError,
+        StorageBusy,
+        StorageFailed,
+        ProblemException,
+        HTTPException,
+        Exception,
+    ):
+        app.add_error_handler(exception_type, errors.answer)
 
     async def openapi_document(_request: Request) -> Response:
         return Response(served_document, media_type="application/yaml")

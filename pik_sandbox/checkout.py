@@ -1,177 +1,78 @@
 """The hosted checkout page a link's `url` points at: what the customer sees and pays on.
 
-No API key is involved: whoever has the link's URL is the customer. The page is self-contained
-(no scripts, fonts or images from anywhere) and paying is an ordinary form POST followed by a
-redirect, so it works without JavaScript and a reload never pays twice.
+No API key is involved: whoever has the link's URL is the customer. Paying is an ordinary form
+POST followed by a redirect, so it works without JavaScript and a reload never pays twice. A POST
+that a browser says comes from another site is refused: a page elsewhere cannot make a visitor's
+browser pay a link (the check Go's http.CrossOriginProtection makes: Sec-Fetch-Site, else Origin
+against the page's own origin; a request with neither, from a script or an old browser, passes).
+
+Errors (an unknown link, a refused POST, storage that cannot take the payment) are raised as
+SandboxError and rendered as pages by the sandbox's one error renderer, since this is checkout
+ground.
 """
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any, Final
+from urllib.parse import urlsplit
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
-from pik_sandbox.state import sandbox_from_scope
-from pik_sandbox.store import PaymentLinkRecord, TransitionRefused
+from pik_sandbox.errors import SandboxError
+from pik_sandbox.pages import CHECKOUT_PATH, render_link
+from pik_sandbox.state import Sandbox, sandbox_from_scope
+from pik_sandbox.store import TransitionRefused
 
-CHECKOUT_PREFIX: Final = "/pay"
-CHECKOUT_PATH: Final = CHECKOUT_PREFIX + "/{link_id}"
+# What a browser's Sec-Fetch-Site says about a form it posts: only the page itself may pay
+# (`none` is the user's own action, such as a bookmark or the address bar).
+_SAME_SITE_FETCHES: Final = frozenset({"same-origin", "none"})
 
-_HEADERS: Final = {
-    # Nothing may load from elsewhere, and the form may only post back here.
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-        "base-uri 'none'; frame-ancestors 'none'"
-    ),
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-}
-
-_STYLE: Final = """
-:root { color-scheme: light; }
-* { box-sizing: border-box; }
-body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
-       color: #1b1f24; background: #f3f4f6; }
-main { max-width: 28rem; margin: 3rem auto; padding: 2rem; background: #fff;
-       border: 1px solid #d0d5dd; border-radius: 12px; }
-.merchant { margin: 0 0 .25rem; color: #4a5160; font-size: .875rem; }
-h1 { margin: 0 0 1.5rem; font-size: 1.5rem; }
-dl { display: grid; grid-template-columns: max-content 1fr; gap: .5rem 1rem; margin: 0 0 1.5rem; }
-dt { color: #4a5160; }
-dd { margin: 0; font-weight: 600; overflow-wrap: anywhere; }
-.status { display: inline-block; padding: .125rem .5rem; border-radius: 999px;
-          font-size: .875rem; }
-.status-active { background: #e6f0ff; color: #0b3d91; }
-.status-paid { background: #e3f5e8; color: #135c2c; }
-.status-expired, .status-deactivated { background: #f1f2f4; color: #3b414c; }
-.notice { margin: 0 0 1.5rem; padding: .75rem 1rem; border-radius: 8px; background: #f1f2f4; }
-.notice-paid { background: #e3f5e8; color: #135c2c; }
-button { width: 100%; padding: .875rem 1rem; border: 0; border-radius: 8px;
-         background: #0b5cad; color: #fff; font: inherit; font-weight: 600; cursor: pointer; }
-button:hover { background: #094a8c; }
-button:focus-visible { outline: 3px solid #1b1f24; outline-offset: 3px; }
-.sandbox { margin: 1.5rem 0 0; color: #4a5160; font-size: .8125rem; }
-"""
-
-_STATUS_TEXT: Final = {
-    "active": "Awaiting payment",
-    "paid": "Paid",
-    "expired": "Expired",
-    "deactivated": "Deactivated",
-}
-
-_FINAL_NOTICE: Final = {
-    "paid": "This payment link has been paid. Thank you!",
-    "expired": "This payment link has expired and can no longer be paid.",
-    "deactivated": "This payment link has been deactivated and can no longer be paid.",
-}
+CROSS_SITE_MESSAGE: Final = (
+    "This payment was sent from another website, so it was refused. Open the payment link you "
+    "were given and press Pay on its page."
+)
+NO_LINK_MESSAGE: Final = "No payment link at this address."
 
 
-def _element(tag: str, text: str, **attributes: str) -> str:
-    """An HTML element holding `text`: the one place where the page's text is escaped."""
-    shown = "".join(f' {name}="{escape(value)}"' for name, value in attributes.items())
-    return f"<{tag}{shown}>{escape(text)}</{tag}>"
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def _page(title: str, body: str, status_code: int = 200) -> HTMLResponse:
-    """A whole page: `title` is text, `body` is HTML."""
-    document = (
-        "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"{_element('title', title)}\n<style>{_STYLE}</style>\n</head>\n"
-        f"<body>\n<main>\n{body}\n"
-        '<p class="sandbox">PIK sandbox: no real funds move.</p>\n'
-        "</main>\n</body>\n</html>\n"
-    )
-    return HTMLResponse(document, status_code=status_code, headers=_HEADERS)
-
-
-def render_link(link: PaymentLinkRecord) -> HTMLResponse:
-    """The checkout page of one link, in whatever state it is."""
-    amount = f"{link.amount} {link.currency}"
-    status_text = _STATUS_TEXT.get(link.status, link.status)
-    rows = [
-        ("Amount", _element("dd", link.amount)),
-        ("Asset", _element("dd", link.currency)),
-    ]
-    if link.description:
-        rows.append(("Description", _element("dd", link.description)))
-    status = _element("span", status_text, **{"class": f"status status-{link.status}"})
-    rows.append(("Status", f"<dd>{status}</dd>"))
-    if link.paid_at:
-        paid_at = _element("time", link.paid_at, datetime=link.paid_at)
-        rows.append(("Paid at", f"<dd>{paid_at}</dd>"))
-    details = "\n".join(f"{_element('dt', name)}{value}" for name, value in rows)
-    if link.status == "active":
-        action = '<form method="post">\n<button type="submit">Pay</button>\n</form>'
-        title = heading = f"Pay {amount}"
-    else:
-        notice = _FINAL_NOTICE.get(link.status, f"This payment link is {link.status}.")
-        notice_class = "notice notice-paid" if link.status == "paid" else "notice"
-        action = _element("p", notice, role="status", **{"class": notice_class})
-        title = f"{status_text}: {amount}"
-        heading = amount
-    body = (
-        '<p class="merchant">PIK checkout</p>\n'
-        f"{_element('h1', heading)}\n"
-        f'<dl aria-label="Payment details">\n{details}\n</dl>\n{action}'
-    )
-    return _page(f"{title} · PIK checkout", body)
-
-
-def serves(path: str) -> bool:
-    """Whether `path` is checkout ground, where answers are pages for people, not JSON."""
-    return path == CHECKOUT_PREFIX or path.startswith(CHECKOUT_PREFIX + "/")
-
-
-def not_found_page() -> HTMLResponse:
-    """The 404 page: no payment link at this address."""
-    body = (
-        '<p class="merchant">PIK checkout</p>\n<h1>Payment link not found</h1>\n'
-        '<p class="notice">There is no payment link at this address. Check the link you '
-        "were given, or ask the merchant for a new one.</p>"
-    )
-    return _page("Payment link not found · PIK checkout", body, status_code=404)
-
-
-def method_not_allowed_page(allowed: list[str]) -> HTMLResponse:
-    """The 405 page, for a method other than those `allowed` (sent as `Allow`)."""
-    body = (
-        '<p class="merchant">PIK checkout</p>\n<h1>This page cannot do that</h1>\n'
-        '<p class="notice">A checkout page can only be opened or paid. Open the payment link '
-        "you were given in your browser.</p>"
-    )
-    page = _page("Not allowed · PIK checkout", body, status_code=405)
-    page.headers["Allow"] = ", ".join(allowed)
-    return page
+def _from_this_page(request: Request, sandbox: Sandbox) -> bool:
+    """Whether the browser's own headers show the POST coming from this site's pages."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site.strip().lower() in _SAME_SITE_FETCHES
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    own = {_origin(str(request.base_url)), _origin(sandbox.settings.public_url)}
+    return origin.strip().lower() in own
 
 
 async def show_checkout(request: Request) -> Response:
-    """GET: the link's checkout page, or a 404 page."""
+    """GET: the link's checkout page."""
     sandbox = sandbox_from_scope(request.scope)
-    link_id = str(request.path_params["link_id"])
-    link = await run_in_threadpool(sandbox.store.get_for_checkout, link_id)
+    link = await sandbox.store.get_for_checkout(str(request.path_params["link_id"]))
     if link is None:
-        return not_found_page()
+        raise SandboxError(404, NO_LINK_MESSAGE)
     return render_link(link)
 
 
 async def pay(request: Request) -> Response:
     """POST: the customer pays; then the browser is sent back to the page (POST-redirect-GET)."""
     sandbox = sandbox_from_scope(request.scope)
-    link_id = str(request.path_params["link_id"])
+    if not _from_this_page(request, sandbox):
+        raise SandboxError(403, CROSS_SITE_MESSAGE)
     try:
-        link = await run_in_threadpool(sandbox.store.pay_from_checkout, link_id)
+        link = await sandbox.store.pay_from_checkout(str(request.path_params["link_id"]))
     except TransitionRefused:
         pass  # Paid, expired or deactivated already: the page shows which.
     else:
         if link is None:
-            return not_found_page()
+            raise SandboxError(404, NO_LINK_MESSAGE)
     # A relative redirect works whatever host name the customer used to reach the page.
     return RedirectResponse(request.url.path, status_code=303)
 

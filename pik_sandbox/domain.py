@@ -6,7 +6,9 @@ import hashlib
 from collections.abc import Mapping
 from decimal import Decimal
 
-from pik_sandbox.errors import unprocessable
+
+class RuleBroken(Exception):
+    """A well-formed request that PIK's rules refuse; the message names the field and the rule."""
 
 
 def account_for_key(api_key: str) -> str:
@@ -18,21 +20,22 @@ def account_for_key(api_key: str) -> str:
 
 
 def check_new_link(amount: str, currency: str, supported_assets: Mapping[str, int]) -> None:
-    """Refuse (422) an unsupported asset, an amount of zero, or more decimals than the asset has.
+    """Raise RuleBroken for an unsupported asset, an amount of zero, or more decimals than the
+    asset has.
 
     The spec already guarantees that `amount` is a plain decimal string and `currency` an asset
     code; what is left depends on the asset.
     """
     if currency not in supported_assets:
         supported = ", ".join(sorted(supported_assets))
-        raise unprocessable(
+        raise RuleBroken(
             f"currency: {currency!r} is not a supported asset; use one of {supported}."
         )
     if Decimal(amount) <= 0:
-        raise unprocessable(f"amount: must be greater than zero, got {amount!r}.")
+        raise RuleBroken(f"amount: must be greater than zero, got {amount!r}.")
     decimals = len(amount.partition(".")[2])
     allowed = supported_assets[currency]
     if decimals > allowed:
-        raise unprocessable(
+        raise RuleBroken(
             f"amount: {currency} has at most {allowed} decimals, {amount!r} has {decimals}."
         )

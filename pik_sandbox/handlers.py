@@ -1,7 +1,8 @@
 """The API's operations, one function per operationId, taking validated parameters.
 
-They are coroutines, run on the event loop: each is a few SQLite statements on an indexed table
-(well under a millisecond), cheaper than handing every request to a worker thread and back.
+They are coroutines on the event loop; the store they await runs its SQL on threads of its own, so
+a busy database delays only the requests that need it. Domain exceptions (a broken rule, a final
+link, storage that cannot take the call) become SandboxErrors here or in the app's error handlers.
 
 Connexion has already checked every request against openapi.yaml (types, patterns, ranges,
 required fields, unknown fields) and authenticated its key; `user` is the caller's account.
@@ -13,8 +14,8 @@ from typing import Any
 
 from connexion import context as connexion_context  # type: ignore[import-untyped]
 
-from pik_sandbox.domain import check_new_link
-from pik_sandbox.errors import not_found, unprocessable
+from pik_sandbox.domain import RuleBroken, check_new_link
+from pik_sandbox.errors import SandboxError, not_found
 from pik_sandbox.state import Sandbox, sandbox_from_scope
 from pik_sandbox.store import TransitionRefused
 
@@ -30,8 +31,11 @@ async def create_payment_link(body: JSONObject, user: str) -> tuple[JSONObject, 
     sandbox = _sandbox()
     amount: str = body["amount"]
     currency: str = body["currency"]
-    check_new_link(amount, currency, sandbox.settings.supported_assets)
-    link = sandbox.store.create(
+    try:
+        check_new_link(amount, currency, sandbox.settings.supported_assets)
+    except RuleBroken as broken:
+        raise SandboxError(422, str(broken)) from None
+    link = await sandbox.store.create(
         account=user,
         amount=amount,
         currency=currency,
@@ -46,7 +50,7 @@ async def list_payment_links(
 ) -> JSONObject:
     """listPaymentLinks: one page of the caller's links, newest first, and the filtered total."""
     sandbox = _sandbox()
-    page = sandbox.store.list_links(account=user, status=status, limit=limit, offset=offset)
+    page = await sandbox.store.list_links(account=user, status=status, limit=limit, offset=offset)
     return {
         "data": [sandbox.link_json(link) for link in page.links],
         "total": page.total,
@@ -58,7 +62,7 @@ async def list_payment_links(
 async def get_payment_link(id_: str, user: str) -> JSONObject:
     """getPaymentLink: one of the caller's links; any other id is a 404."""
     sandbox = _sandbox()
-    link = sandbox.store.get(id_, account=user)
+    link = await sandbox.store.get(id_, account=user)
     if link is None:
         raise not_found()
     return sandbox.link_json(link)
@@ -69,11 +73,12 @@ async def simulate_payment_link(id_: str, body: JSONObject, user: str) -> JSONOb
     sandbox = _sandbox()
     target: str = body["status"]
     try:
-        link = sandbox.store.transition(id_, account=user, status=target)
+        link = await sandbox.store.transition(id_, account=user, status=target)
     except TransitionRefused as refused:
-        raise unprocessable(
+        raise SandboxError(
+            422,
             f"status: payment link {refused.link.id} is already {refused.link.status}, "
-            f"a final state that never changes; it cannot become {target}."
+            f"a final state that never changes; it cannot become {target}.",
         ) from None
     if link is None:
         raise not_found()

@@ -11,8 +11,8 @@ from urllib.parse import parse_qsl, quote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pik_sandbox import checkout
-from pik_sandbox.errors import SandboxError, error_body, unknown_path
+from pik_sandbox.errors import SandboxError, cut_short, render, unknown_path
+from pik_sandbox.logs import REDACTED, Redactor
 from pik_sandbox.paths import is_slash_variant
 from pik_sandbox.settings import CREATION_OPERATIONS
 from pik_sandbox.state import Sandbox, with_sandbox
@@ -21,36 +21,8 @@ access_logger = logging.getLogger("pik_sandbox.access")
 
 # Characters a path segment may hold unencoded (RFC 3986's pchar, besides letters and digits).
 _LOGGED_SAFE = "!$&'()*+,;=:@-._~"
-
-
-async def send_error(
-    send: Send, status: int, message: str, headers: dict[str, str] | None = None
-) -> None:
-    """Answer in PIK's error shape straight from ASGI (outside Connexion's error handling)."""
-    body = error_body(status, message)
-    raw_headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        # The request body may be left unread; the client should not reuse the connection.
-        (b"connection", b"close"),
-    ]
-    raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-class _Refused(Exception):
-    """A request refused before Connexion sees it."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def _echoed(value: str, limit: int = 40) -> str:
-    """A header value as a message may repeat it, cut short when long."""
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+# How much of a header value a message repeats.
+_MAX_ECHOED = 40
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -75,7 +47,7 @@ class SandboxMiddleware:
         self.app = app
         self.sandbox = sandbox
         # Keys never reach the access log, even when a client puts one in a URL by mistake.
-        self._secrets = frozenset(sandbox.settings.api_keys)
+        self._redactor = Redactor(sandbox.settings.api_keys)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection event."""
@@ -99,13 +71,9 @@ class SandboxMiddleware:
         self._log(scope, status_holder[0] if status_holder else None, started)
 
     async def _handle(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
-        if is_slash_variant(scope["path"]):
-            if checkout.serves(scope["path"]):
-                await checkout.not_found_page()(scope, receive, send)
-            else:
-                await send_error(send, 404, unknown_path(scope["path"]))
-            return
         try:
+            if is_slash_variant(scope["path"]):
+                raise SandboxError(404, unknown_path(scope["path"]))
             body = await self._read_body(scope, receive)
             if body is None:
                 return  # The client went away before sending the whole body.
@@ -113,21 +81,22 @@ class SandboxMiddleware:
             if body and content_type is None:
                 # Connexion would validate such a body as JSON but hand it to the handler as
                 # bytes.
-                raise _Refused(415, "A request body needs a Content-Type: application/json.")
+                raise SandboxError(415, "A request body needs a Content-Type: application/json.")
             encoding = (_header(scope, b"content-encoding") or b"").decode("latin-1").strip()
             if body and encoding.lower() not in ("", "identity"):
-                raise _Refused(
+                raise SandboxError(
                     415,
-                    f"Content-Encoding {_echoed(encoding)} is not accepted; "
+                    f"Content-Encoding {cut_short(encoding, _MAX_ECHOED)} is not accepted; "
                     "send the body uncompressed.",
                 )
             media_type, charset = _parse_content_type(content_type or b"")
             if body and charset not in (None, "utf-8"):
-                raise _Refused(
-                    415, f"Send JSON as UTF-8: charset={_echoed(charset)} is not accepted."
-                )
-        except _Refused as refused:
-            await send_error(send, refused.status, refused.message)
+                shown = cut_short(charset, _MAX_ECHOED)
+                raise SandboxError(415, f"Send JSON as UTF-8: charset={shown} is not accepted.")
+        except SandboxError as refused:
+            # The request body may be left unread: the client should not reuse the connection.
+            answer = render(scope["path"], refused, headers={"Connection": "close"})
+            await answer(scope, receive, send)
             return
         headers = [
             (key, value)
@@ -165,9 +134,9 @@ class SandboxMiddleware:
                 if announced < 0:
                     raise ValueError(announced)
             except ValueError:
-                raise _Refused(400, "Content-Length must be a non-negative integer.") from None
+                raise SandboxError(400, "Content-Length must be a non-negative integer.") from None
             if announced > limit:
-                raise _Refused(413, _too_large(limit))
+                raise SandboxError(413, _too_large(limit))
         body = bytearray()
         more_body = True
         while more_body:
@@ -177,7 +146,7 @@ class SandboxMiddleware:
             body += message.get("body", b"")
             more_body = bool(message.get("more_body", False))
             if len(body) > limit:
-                raise _Refused(413, _too_large(limit))
+                raise SandboxError(413, _too_large(limit))
         return bytes(body)
 
     def _log(self, scope: Scope, status: int | None, started: float) -> None:
@@ -196,13 +165,15 @@ class SandboxMiddleware:
     def _logged_target(self, scope: Scope) -> str:
         """The request's path and query as the access log shows them.
 
-        Query values are left out (a key sent as one, known or not, is never written), and so
-        is any path segment or query name that is one of this sandbox's keys. Everything else is
-        percent-encoded, so a line is one line of plain ASCII.
+        Query values are left out (a key sent as one, known or not, is never written), and any
+        of this sandbox's keys, or anything shaped like a PIK key, is taken out of the path and
+        the query's names wherever it appears. Everything else is percent-encoded, so a line is
+        one line of plain ASCII.
         """
 
         def shown(part: str) -> str:
-            return "[redacted]" if part in self._secrets else quote(part, safe=_LOGGED_SAFE)
+            pieces = self._redactor.pieces(part)
+            return REDACTED.join(quote(piece, safe=_LOGGED_SAFE) for piece in pieces)
 
         target = "/".join(shown(segment) for segment in scope.get("path", "").split("/"))
         query = scope.get("query_string", b"").decode("latin-1")

@@ -29,6 +29,18 @@ CREATION_OPERATIONS = frozenset({"createPaymentLink"})
 # this large is a mistake or an attack, and is refused before it is read into memory.
 MAX_BODY_BYTES = 64 * 1024
 
+# How long a request waits for the database's lock (another process may hold it) before it is
+# answered 503 with Retry-After; the store's own default.
+DB_LOCK_TIMEOUT_SECONDS = 5.0
+
+# What one client may take of a `pik-sandbox` server (see pik_sandbox.server): the request line
+# and headers in bytes, the time for a request to arrive whole, an idle keep-alive connection's
+# life, and the connections open at once.
+MAX_HEADER_BYTES = 32 * 1024
+REQUEST_TIMEOUT_SECONDS = 10.0
+KEEP_ALIVE_TIMEOUT_SECONDS = 5.0
+MAX_CONNECTIONS = 1000
+
 
 @dataclass(frozen=True)
 class SandboxSettings:
@@ -45,6 +57,7 @@ class SandboxSettings:
     general_limit: int = GENERAL_LIMIT_PER_MINUTE
     rate_limit_window_seconds: float = RATE_LIMIT_WINDOW_SECONDS
     max_body_bytes: int = MAX_BODY_BYTES
+    db_lock_timeout_seconds: float = DB_LOCK_TIMEOUT_SECONDS
     # What time it is, in seconds since the epoch, for link times, expiry and rate-limit
     # windows. None: the real clocks (the wall clock, and a monotonic one for the windows).
     clock: Callable[[], float] | None = None
@@ -64,6 +77,11 @@ class SandboxSettings:
         ):
             raise ValueError(
                 f"the link TTL must be a number of seconds above 0, not {self.link_ttl_seconds}"
+            )
+        if not (math.isfinite(self.db_lock_timeout_seconds) and self.db_lock_timeout_seconds > 0):
+            raise ValueError(
+                "the database lock timeout must be a number of seconds above 0, "
+                f"not {self.db_lock_timeout_seconds}"
             )
         if not self.supported_assets:
             raise ValueError("at least one supported asset is needed")

@@ -1,25 +1,35 @@
 """Payment links kept in SQLite: the only module that speaks SQL.
 
-Connexion's AsyncApp runs plain (sync) handlers on worker threads, which come and go. Each
-operation checks a connection out of a small pool and returns it, so a connection is used by one
-thread at a time and there are never more than operations in flight; writes from this process
-take one lock so they queue in Python instead of spinning in SQLite's busy handler.
+No statement runs on the event loop. The store owns its threads: one writer, where every write of
+this process queues, and a few readers; each thread keeps one connection for its whole life. The
+API's handlers and the checkout page await the same coroutines (`create`, `get`, `list_links`,
+`transition`, `get_for_checkout`, `pay_from_checkout`), so a slow disk or a lock held by another
+process delays only the requests that need it, never the event loop.
+
+Every operation waits at most `lock_timeout` seconds for SQLite's locks, counted from the moment it
+was asked for (time spent queued behind other writes included); past that it raises StorageBusy
+and nothing of it is stored. A database that cannot be written (read-only, disk full, I/O errors)
+raises StorageFailed; the constructor finds it at once where it can.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import queue
 import secrets
+import shutil
 import sqlite3
 import string
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar, cast
+
+T = TypeVar("T")
 
 ID_PREFIX: Final = "pl_"
 ID_ALPHABET: Final = string.ascii_letters + string.digits
@@ -138,6 +148,53 @@ class TransitionRefused(Exception):
         self.link = link
 
 
+# How long an operation may wait for SQLite's locks before it is refused, unless told otherwise.
+DEFAULT_LOCK_TIMEOUT_SECONDS: Final = 5.0
+# Reader threads: reads in WAL mode never wait for a writer, so a few cover many requests.
+READER_THREADS: Final = 4
+# Below this much free space where the database lives, the sandbox refuses to start.
+MIN_FREE_BYTES: Final = 1024 * 1024
+# What a refused write tells the client to wait before trying again.
+BUSY_RETRY_AFTER_SECONDS: Final = 1
+
+
+class StorageBusy(Exception):
+    """SQLite's lock stayed taken (by another process on the same file) for longer than the
+    bounded wait; nothing of the operation was stored and it may be retried."""
+
+    retry_after: int = BUSY_RETRY_AFTER_SECONDS
+
+
+class StorageFailed(Exception):
+    """The database cannot be used as it must be: read-only, a full disk, an I/O error. The
+    message says which, in words for the person running the sandbox."""
+
+
+_FAILURE_REASONS: Final = (
+    ("SQLITE_READONLY", "the database is read-only"),
+    ("SQLITE_FULL", "the disk holding the database is full"),
+    ("SQLITE_CANTOPEN", "the database file cannot be opened"),
+    ("SQLITE_PERM", "the database file may not be written"),
+    ("SQLITE_IOERR", "the database file cannot be read or written (an I/O error)"),
+    ("SQLITE_CORRUPT", "the database file is damaged"),
+    ("SQLITE_NOTADB", "the file is not a SQLite database"),
+)
+
+
+def _storage_error(error: sqlite3.Error) -> Exception:
+    """The store's own exception for a SQLite error about the file or its locks; any other
+    error (a bug in a statement) is left as it is."""
+    name = getattr(error, "sqlite_errorname", "") or ""
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return StorageBusy(f"the database is locked by another connection: {error}")
+    for prefix, reason in _FAILURE_REASONS:
+        if name.startswith(prefix):
+            return StorageFailed(f"{reason} ({error})")
+    if isinstance(error, sqlite3.OperationalError) and "disk" in str(error).lower():
+        return StorageFailed(f"the database file cannot be written ({error})")
+    return error
+
+
 def new_link_id() -> str:
     """`pl_` followed by random letters and digits from a cryptographic source."""
     return ID_PREFIX + "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_RANDOM_LENGTH))
@@ -176,35 +233,165 @@ def _record(row: sqlite3.Row) -> PaymentLinkRecord:
     )
 
 
+@dataclass
+class _Job:
+    """One call for a store thread: `function` gets the thread's connection and the moment by
+    which it must have its locks."""
+
+    function: Callable[[sqlite3.Connection, float], object]
+    deadline: float
+    future: concurrent.futures.Future[object]
+
+
+class _Lane:
+    """Threads that each own one SQLite connection and take calls from one queue, in order.
+
+    Started on first use and stopped by `close()`, which the next call undoes; the threads are
+    daemons, so an app that is never closed does not keep the process alive.
+    """
+
+    def __init__(self, name: str, threads: int, connect: Callable[[], sqlite3.Connection]) -> None:
+        self._name = name
+        self._size = threads
+        self._connect = connect
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def submit(self, job: _Job) -> None:
+        with self._lock:
+            if not self._threads:
+                self._threads = [
+                    threading.Thread(target=self._serve, name=f"{self._name}-{n}", daemon=True)
+                    for n in range(self._size)
+                ]
+                for thread in self._threads:
+                    thread.start()
+            self._jobs.put(job)
+
+    def close(self) -> None:
+        with self._lock:
+            threads, self._threads = self._threads, []
+            for _ in threads:
+                self._jobs.put(None)
+        for thread in threads:
+            thread.join()
+
+    def _serve(self) -> None:
+        connection: sqlite3.Connection | None = None
+        while (job := self._jobs.get()) is not None:
+            if not job.future.set_running_or_notify_cancel():
+                continue
+            try:
+                if connection is None:
+                    connection = self._connect()
+                result = job.function(connection, job.deadline)
+            except sqlite3.Error as error:
+                job.future.set_exception(_storage_error(error))
+                # A connection that failed on the file itself (or is left inside a transaction)
+                # is replaced by a fresh one for the next call.
+                if connection is not None and (
+                    connection.in_transaction or not isinstance(error, sqlite3.IntegrityError)
+                ):
+                    connection.close()
+                    connection = None
+            except BaseException as error:  # handed to the caller, which re-raises it
+                job.future.set_exception(error)
+            else:
+                job.future.set_result(result)
+        if connection is not None:
+            connection.close()
+
+
+def _wait_at_most(connection: sqlite3.Connection, deadline: float) -> None:
+    """Let SQLite wait for a lock until `deadline` at most; refuse at once when it has passed."""
+    remaining_ms = int((deadline - time.monotonic()) * 1000)
+    if remaining_ms <= 0:
+        raise StorageBusy("the database stayed locked while this operation queued")
+    connection.execute(f"PRAGMA busy_timeout = {remaining_ms}")
+
+
+def _in_write_transaction(
+    function: Callable[[sqlite3.Connection], T],
+) -> Callable[[sqlite3.Connection, float], T]:
+    """`function` inside one write transaction, taken with SQLite's write lock from the start:
+    all of it is stored, or (on any failure) none of it."""
+
+    def run(connection: sqlite3.Connection, deadline: float) -> T:
+        _wait_at_most(connection, deadline)
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            result = function(connection)
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        return result
+
+    return run
+
+
+def _in_read_transaction(
+    function: Callable[[sqlite3.Connection], T],
+) -> Callable[[sqlite3.Connection, float], T]:
+    """`function` inside one read transaction: every query sees the same snapshot."""
+
+    def run(connection: sqlite3.Connection, deadline: float) -> T:
+        _wait_at_most(connection, deadline)
+        connection.execute("BEGIN")
+        try:
+            return function(connection)
+        finally:
+            if connection.in_transaction:
+                connection.execute("COMMIT")
+
+    return run
+
+
 class PaymentLinkStore:
     """Payment links of every account, in one SQLite file."""
 
-    def __init__(self, path: Path | str, clock: Callable[[], float] = time.time) -> None:
-        """Open (creating when needed) the database at `path`; `clock` tells the time, in
-        seconds since the epoch, for links' times and expiry."""
+    def __init__(
+        self,
+        path: Path | str,
+        clock: Callable[[], float] = time.time,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
+    ) -> None:
+        """Open (creating when needed) the database at `path` and check that it can be written;
+        `clock` tells the time, in seconds since the epoch, for links' times and expiry;
+        `lock_timeout` bounds every wait for SQLite's locks, in seconds.
+
+        Raises StorageFailed when the database cannot be written (read-only, a full disk) and
+        StorageBusy when another process keeps it locked longer than `lock_timeout`.
+        """
         self.path = str(path)
         self._clock = clock
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
-        self._write_lock = threading.Lock()
-        with self._connection() as connection:
-            # WAL lets readers run while a write commits, and is persistent in the file.
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.executescript(_SCHEMA)
-            (version,) = connection.execute("PRAGMA user_version").fetchone()
-            if version < _SCHEMA_VERSION:
-                connection.executescript(
-                    f"BEGIN IMMEDIATE; {_BACKFILL_COUNTS}"
-                    f" PRAGMA user_version = {_SCHEMA_VERSION}; COMMIT;"
-                )
+        self.lock_timeout = lock_timeout
+        folder = Path(self.path).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            free = shutil.disk_usage(folder).free
+        except OSError as error:
+            raise StorageFailed(f"the database's folder cannot be used ({error})") from None
+        if free < MIN_FREE_BYTES:
+            raise StorageFailed(
+                f"the disk holding the database is full ({free} bytes free, "
+                f"{MIN_FREE_BYTES // 1024} KiB needed)"
+            )
+        self._writer = _Lane("pik-store-writer", 1, self._open)
+        self._readers = _Lane("pik-store-reader", READER_THREADS, self._open)
+        try:
+            self._call_blocking(self._writer, _prepare)
+        except BaseException:
+            self.close()
+            raise
 
     def _open(self) -> sqlite3.Connection:
-        # isolation_level=None: transactions are opened and committed explicitly below.
-        # timeout: another process (a second sandbox on the same file) may hold the write lock.
-        # check_same_thread=False: a pooled connection serves whichever thread checks it out,
-        # one at a time.
+        # isolation_level=None: transactions are opened and committed explicitly.
+        # check_same_thread=False: opened by the thread that uses it, closed by it or by close().
         connection = sqlite3.connect(
-            self.path, timeout=10.0, isolation_level=None, check_same_thread=False
+            self.path, timeout=self.lock_timeout, isolation_level=None, check_same_thread=False
         )
         connection.row_factory = sqlite3.Row
         # In WAL mode, NORMAL writes every commit to the WAL file before COMMIT returns, so a
@@ -214,47 +401,21 @@ class PaymentLinkStore:
         connection.execute("PRAGMA synchronous = NORMAL")
         return connection
 
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        """A connection for one operation: an idle one from the pool, or a new one."""
-        try:
-            connection = self._idle.get_nowait()
-        except queue.Empty:
-            connection = self._open()
-        try:
-            yield connection
-        except BaseException:
-            # A connection left inside a transaction must not serve the next operation.
-            if connection.in_transaction:
-                connection.close()
-                raise
-            self._idle.put(connection)
-            raise
-        self._idle.put(connection)
+    def _job(self, function: Callable[[sqlite3.Connection, float], T]) -> _Job:
+        future: concurrent.futures.Future[object] = concurrent.futures.Future()
+        return _Job(function, time.monotonic() + self.lock_timeout, future)
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken with SQLite's write lock from the start."""
-        with self._connection() as connection, self._write_lock:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
+    async def _call(self, lane: _Lane, function: Callable[[sqlite3.Connection, float], T]) -> T:
+        job = self._job(function)
+        lane.submit(job)
+        return cast(T, await asyncio.wrap_future(job.future))
 
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        """One read transaction: every query inside sees the same snapshot."""
-        with self._connection() as connection:
-            connection.execute("BEGIN")
-            try:
-                yield connection
-            finally:
-                connection.execute("COMMIT")
+    def _call_blocking(self, lane: _Lane, function: Callable[[sqlite3.Connection, float], T]) -> T:
+        job = self._job(function)
+        lane.submit(job)
+        return cast(T, job.future.result())
 
-    def create(
+    async def create(
         self,
         *,
         account: str,
@@ -264,71 +425,79 @@ class PaymentLinkStore:
         ttl_seconds: float | None = None,
     ) -> PaymentLinkRecord:
         """Store a new active link for `account` and return it."""
-        now = self._clock()
-        expires_ts = now + ttl_seconds if ttl_seconds is not None else None
-        created_at = rfc3339(now)
-        for _ in range(ID_DRAWS):
-            link_id = new_link_id()
-            try:
-                with self._write() as connection:
-                    connection.execute(
-                        "INSERT INTO payment_links (id, account, amount, currency, description,"
-                        " status, created_at, created_ts, expires_ts)"
-                        " VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?)",
-                        (
-                            link_id,
-                            account,
-                            amount,
-                            currency,
-                            description,
-                            created_at,
-                            now,
-                            expires_ts,
-                        ),
-                    )
-            except sqlite3.IntegrityError as error:
-                if _is_id_taken(error):
-                    continue  # The same random id twice: draw another.
-                raise
-            return PaymentLinkRecord(
-                id=link_id,
+
+        def insert(connection: sqlite3.Connection) -> PaymentLinkRecord:
+            now = self._clock()
+            link = PaymentLinkRecord(
+                id=new_link_id(),
                 amount=amount,
                 currency=currency,
                 description=description,
                 status="active",
-                created_at=created_at,
+                created_at=rfc3339(now),
                 paid_at=None,
             )
+            connection.execute(
+                "INSERT INTO payment_links (id, account, amount, currency, description,"
+                " status, created_at, created_ts, expires_ts)"
+                " VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?)",
+                (
+                    link.id,
+                    account,
+                    amount,
+                    currency,
+                    description,
+                    link.created_at,
+                    now,
+                    now + ttl_seconds if ttl_seconds is not None else None,
+                ),
+            )
+            return link
+
+        for _ in range(ID_DRAWS):
+            try:
+                return await self._call(self._writer, _in_write_transaction(insert))
+            except sqlite3.IntegrityError as error:
+                if not _is_id_taken(error):
+                    raise
+                # The same random id twice: draw another.
         raise RuntimeError(f"{ID_DRAWS} random ids in a row were taken already")
 
-    def get(self, link_id: str, *, account: str) -> PaymentLinkRecord | None:
+    async def get(self, link_id: str, *, account: str) -> PaymentLinkRecord | None:
         """The link with this id in `account`; None when there is none."""
-        with self._connection() as connection:
-            row = _find(connection, link_id, account, self._clock())
-        return _record(row) if row is not None else None
+        return await self._call(self._readers, self._finder(link_id, account))
 
-    def get_for_checkout(self, link_id: str) -> PaymentLinkRecord | None:
+    async def get_for_checkout(self, link_id: str) -> PaymentLinkRecord | None:
         """The link with this id, whichever account it is in: its URL is all the checkout page's
         customer has."""
-        with self._connection() as connection:
-            row = _find(connection, link_id, None, self._clock())
-        return _record(row) if row is not None else None
+        return await self._call(self._readers, self._finder(link_id, None))
 
-    def list_links(
+    def _finder(
+        self, link_id: str, account: str | None
+    ) -> Callable[[sqlite3.Connection, float], PaymentLinkRecord | None]:
+        def find(connection: sqlite3.Connection) -> PaymentLinkRecord | None:
+            row = _find(connection, link_id, account, self._clock())
+            return _record(row) if row is not None else None
+
+        return _in_read_transaction(find)
+
+    async def list_links(
         self, *, account: str, status: str | None, limit: int, offset: int
     ) -> PaymentLinkPage:
         """One page of the account's links, newest first, and how many match in all."""
-        where = f"account = :account AND {_STATUS_FILTERS[status]}"
-        now = self._clock()
-        params = {"account": account, "now": now, "limit": limit, "offset": offset}
-        with self._read() as connection:
+
+        def page(connection: sqlite3.Connection) -> PaymentLinkPage:
+            now = self._clock()
             total = self._total(connection, account, status, now)
             rows = connection.execute(
-                f"SELECT {_COLUMNS} FROM payment_links WHERE {where}"
+                f"SELECT {_COLUMNS} FROM payment_links"
+                f" WHERE account = :account AND {_STATUS_FILTERS[status]}"
                 " ORDER BY seq DESC LIMIT :limit OFFSET :offset",
-                params,
+                {"account": account, "now": now, "limit": limit, "offset": offset},
             ).fetchall()
-        return PaymentLinkPage(links=[_record(row) for row in rows], total=int(total))
+            return PaymentLinkPage(links=[_record(row) for row in rows], total=int(total))
+
+        return await self._call(self._readers, _in_read_transaction(page))
 
     @staticmethod
     def _total(connection: sqlite3.Connection, account: str, status: str | None, now: float) -> int:
@@ -350,25 +519,28 @@ class PaymentLinkStore:
         ).fetchone()
         return int(stored) + sign * int(expired_by_time)
 
-    def transition(self, link_id: str, *, account: str, status: str) -> PaymentLinkRecord | None:
+    async def transition(
+        self, link_id: str, *, account: str, status: str
+    ) -> PaymentLinkRecord | None:
         """Move an active link of `account` into the final `status`; None when there is no such
         link.
 
         Raises TransitionRefused when the link is already final (including expired by time).
         """
-        return self._transition(link_id, account, status)
+        return await self._call(self._writer, self._transition(link_id, account, status))
 
-    def pay_from_checkout(self, link_id: str) -> PaymentLinkRecord | None:
+    async def pay_from_checkout(self, link_id: str) -> PaymentLinkRecord | None:
         """The customer pays the link with this id, whichever account it is in; None when there
         is no such link. Raises TransitionRefused when the link is already final."""
-        return self._transition(link_id, None, "paid")
+        return await self._call(self._writer, self._transition(link_id, None, "paid"))
 
     def _transition(
         self, link_id: str, account: str | None, status: str
-    ) -> PaymentLinkRecord | None:
+    ) -> Callable[[sqlite3.Connection, float], PaymentLinkRecord | None]:
         if status not in FINAL_STATUSES:
             raise ValueError(f"not a final status: {status!r}")
-        with self._write() as connection:
+
+        def change(connection: sqlite3.Connection) -> PaymentLinkRecord | None:
             now = self._clock()
             row = _find(connection, link_id, account, now)
             if row is None:
@@ -381,21 +553,25 @@ class PaymentLinkStore:
                 "UPDATE payment_links SET status = ?, paid_at = ? WHERE seq = ?",
                 (status, paid_at, row["seq"]),
             )
-        return PaymentLinkRecord(
-            id=current.id,
-            amount=current.amount,
-            currency=current.currency,
-            description=current.description,
-            status=status,
-            created_at=current.created_at,
-            paid_at=paid_at,
-        )
+            return PaymentLinkRecord(
+                id=current.id,
+                amount=current.amount,
+                currency=current.currency,
+                description=current.description,
+                status=status,
+                created_at=current.created_at,
+                paid_at=paid_at,
+            )
+
+        return _in_write_transaction(change)
 
     def insert_many(self, *, account: str, links: Iterable[PaymentLinkRecord]) -> None:
         """Store ready-made links in `account` in one transaction, with the statuses and times
         they carry: for filling a database with test data quickly (the benchmarks seed a million
-        links with it). The ids must be new; the kept counts follow, as for any insert."""
-        with self._write() as connection:
+        links with it), from code that is not on an event loop: it blocks until they are stored.
+        The ids must be new; the kept counts follow, as for any insert."""
+
+        def insert(connection: sqlite3.Connection) -> None:
             connection.executemany(
                 "INSERT INTO payment_links (id, account, amount, currency, description, status,"
                 " created_at, created_ts, paid_at) VALUES (?, ?, ?, ?, ?, ?, ?, unixepoch(?), ?)",
@@ -415,15 +591,35 @@ class PaymentLinkStore:
                 ),
             )
 
-    def close(self) -> None:
-        """Close the pooled connections.
+        self._call_blocking(self._writer, _in_write_transaction(insert))
 
-        The store stays usable: the next operation opens a fresh connection. An ASGI harness may
-        run the app's lifespan, whose shutdown closes the store, more than once in one process.
+    def close(self) -> None:
+        """Finish the calls already asked for, then stop the store's threads and close their
+        connections.
+
+        The store stays usable: the next call starts them again. An ASGI harness may run the
+        app's lifespan, whose shutdown closes the store, more than once in one process.
         """
-        while True:
-            try:
-                connection = self._idle.get_nowait()
-            except queue.Empty:
-                return
-            connection.close()
+        self._writer.close()
+        self._readers.close()
+
+
+def _prepare(connection: sqlite3.Connection, deadline: float) -> None:
+    """Create or update the schema, then prove that the database can be written: a write that
+    is rolled back fails on a read-only file as a kept one would."""
+    _wait_at_most(connection, deadline)
+    # WAL lets readers run while a write commits, and is persistent in the file.
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.executescript(_SCHEMA)
+    (version,) = connection.execute("PRAGMA user_version").fetchone()
+    if version < _SCHEMA_VERSION:
+        connection.executescript(
+            f"BEGIN IMMEDIATE; {_BACKFILL_COUNTS} PRAGMA user_version = {_SCHEMA_VERSION}; COMMIT;"
+        )
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        connection.execute(
+            "INSERT INTO link_counts (account, status, links) VALUES ('', 'write check', 0)"
+        )
+    finally:
+        connection.execute("ROLLBACK")

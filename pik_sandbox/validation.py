@@ -23,6 +23,8 @@ from jsonschema import Draft4Validator, ValidationError
 from jsonschema.validators import extend
 from starlette.datastructures import QueryParams
 
+from pik_sandbox.errors import cut_short
+
 _MAX_SHOWN = 40
 _PLAIN_INTEGER = re.compile(r"-?[0-9]+")
 
@@ -67,7 +69,7 @@ def _shown(value: Any) -> str:
         text = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
         text = repr(value)
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
+    return cut_short(text, _MAX_SHOWN)
 
 
 _JSON_TYPE_NAMES = {
@@ -111,7 +113,7 @@ def describe(error: ValidationError, subject: str | None = None) -> str:
         return f"{field}: must be at most {error.validator_value}, got {_shown(instance)}."
     if kind == "minimum":
         return f"{field}: must be at least {error.validator_value}, got {_shown(instance)}."
-    message = error.message if len(error.message) <= 200 else error.message[:199] + "…"
+    message = cut_short(error.message, 200)
     return f"{field}: {message}."
 
 
