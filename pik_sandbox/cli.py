@@ -30,13 +30,21 @@ from pik_sandbox.paths import API_BASE_PATH, DOCS_PATH
 try:
     import uvicorn
 
+    from pik_sandbox import logs
     from pik_sandbox.app import create_app
+    from pik_sandbox.server import ServerLimits, uvicorn_config
     from pik_sandbox.settings import (
         ASSET_DECIMALS,
+        DB_LOCK_TIMEOUT_SECONDS,
         DEFAULT_DB_PATH,
         DEMO_API_KEY,
+        KEEP_ALIVE_TIMEOUT_SECONDS,
+        MAX_CONNECTIONS,
+        MAX_HEADER_BYTES,
+        REQUEST_TIMEOUT_SECONDS,
         SandboxSettings,
     )
+    from pik_sandbox.store import StorageBusy, StorageFailed
 except ModuleNotFoundError as missing:
     # A module of this distribution missing is a broken install, not a missing extra.
     if (missing.name or "").partition(".")[0] in ("pik_sandbox", "pik_generated_client"):
@@ -97,6 +105,22 @@ def _link_ttl(text: str) -> float:
             f"the link TTL must be a number of seconds above 0, not {text!r}"
         )
     return seconds
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return seconds
+
+
+def _count(text: str) -> int:
+    if not _DIGITS.fullmatch(text.strip()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above 0")
+    return int(text)
 
 
 def _api_key(text: str) -> str:
@@ -224,6 +248,57 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["debug", "info", "warning", "error"],
         help="logging verbosity (default: %(default)s)",
     )
+    parser.add_argument(
+        "--db-lock-timeout",
+        type=_seconds,
+        default=DB_LOCK_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help=(
+            "longest wait for the database's lock (another process may hold it); then 503 with "
+            "Retry-After (default: %(default)s)"
+        ),
+    )
+    parser.add_argument(
+        "--max-header-size",
+        type=_count,
+        default=MAX_HEADER_BYTES,
+        metavar="BYTES",
+        help="largest request line and headers, together; beyond it 431 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--request-timeout",
+        type=_seconds,
+        default=REQUEST_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help=(
+            "time for a request to arrive whole, from its connection's start or the previous "
+            "response; then 408 and the connection closes (default: %(default)s)"
+        ),
+    )
+    parser.add_argument(
+        "--keep-alive-timeout",
+        type=_seconds,
+        default=KEEP_ALIVE_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="an idle keep-alive connection closes after this long (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=_count,
+        default=MAX_CONNECTIONS,
+        metavar="N",
+        help="connections open at once; one more is answered 503 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help=(
+            "a proxy whose X-Forwarded-For and X-Forwarded-Proto are believed; repeat for more "
+            "(default: none, the headers are ignored)"
+        ),
+    )
     parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     return parser
 
@@ -319,11 +394,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USAGE_ERROR
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
     keys, demo_key = _api_keys(parser, args.api_key)
     try:
         sock = _bind(args.host, args.port)
@@ -341,6 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             link_ttl_seconds=args.link_ttl,
             supported_assets=dict(args.asset) if args.asset else dict(ASSET_DECIMALS),
             validate_responses=args.validate_responses,
+            db_lock_timeout_seconds=args.db_lock_timeout,
         )
     except ValueError as error:
         sock.close()
@@ -351,23 +422,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         sock.close()
         print(f"pik-sandbox: {error}", file=sys.stderr)
         return USAGE_ERROR
-    except sqlite3.Error as error:
+    except StorageBusy as error:
         sock.close()
-        print(f"pik-sandbox: cannot use {args.db} as a SQLite database: {error}", file=sys.stderr)
+        print(f"pik-sandbox: cannot use {args.db}: {error}", file=sys.stderr)
         return USAGE_ERROR
-    config = uvicorn.Config(
-        app,
-        # "auto" picks uvloop and httptools when they are installed, asyncio and h11 otherwise.
-        loop="auto",
-        http="auto",
-        lifespan="on",
-        # The sandbox writes its own access log, which never contains API keys.
-        access_log=False,
-        log_config=None,
-        log_level=args.log_level,
-        server_header=False,
+    except (StorageFailed, sqlite3.Error) as error:
+        sock.close()
+        print(
+            f"pik-sandbox: cannot use {args.db} as a SQLite database it can write: {error}",
+            file=sys.stderr,
+        )
+        return USAGE_ERROR
+    limits = ServerLimits(
+        max_header_bytes=args.max_header_size,
+        request_timeout=args.request_timeout,
+        keep_alive_timeout=args.keep_alive_timeout,
+        max_connections=args.max_connections,
+    )
+    config = uvicorn_config(
+        app, limits, log_level=args.log_level, trusted_proxies=tuple(args.trusted_proxy)
     )
     server = uvicorn.Server(config)
+    # Every logger's lines, at every level, with keys and control characters taken out.
+    logs.configure(args.log_level, keys)
     print(_banner(settings, listen_url, demo_key), flush=True)
     # While serving, uvicorn handles SIGINT and SIGTERM itself: it stops accepting, finishes the
     # requests in flight and runs the lifespan shutdown, which closes the database. Afterwards
