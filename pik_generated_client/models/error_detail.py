@@ -21,7 +21,8 @@ class ErrorDetail:
 
     Attributes:
         code (str): A stable, machine-readable code: `invalid_request`, `unauthorized`, `forbidden`,
-            `not_found`, `unprocessable_entity`, `rate_limited` or `internal_error`. New codes
+            `not_found`, `unprocessable_entity`, `rate_limited`, `internal_error` or
+            `service_unavailable`. New codes
             may appear; fall back on the HTTP status for a code you do not know.
              Example: not_found.
         message (str): A human-readable explanation that says what to fix. Example: No payment link
