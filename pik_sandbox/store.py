@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
 import queue
 import secrets
 import shutil
@@ -233,6 +234,18 @@ def _record(row: sqlite3.Row) -> PaymentLinkRecord:
     )
 
 
+def _read_only_reason(path: Path) -> str | None:
+    """Why the database at `path` cannot be written, when the file system says so."""
+    folder = path.parent
+    if os.statvfs(folder).f_flag & os.ST_RDONLY:
+        return "the file system holding the database is read-only"
+    if path.exists() and not os.access(path, os.W_OK):
+        return "the database file is read-only"
+    if not os.access(folder, os.W_OK):
+        return "the database's folder is read-only (SQLite writes its -wal and -shm files there)"
+    return None
+
+
 @dataclass
 class _Job:
     """One call for a store thread: `function` gets the thread's connection and the moment by
@@ -383,6 +396,10 @@ class PaymentLinkStore:
         self._readers = _Lane("pik-store-reader", READER_THREADS, self._open)
         try:
             self._call_blocking(self._writer, _prepare)
+        except StorageFailed as failed:
+            self.close()
+            reason = _read_only_reason(Path(self.path))
+            raise StorageFailed(f"{reason} ({failed})" if reason else str(failed)) from None
         except BaseException:
             self.close()
             raise
