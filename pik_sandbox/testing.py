@@ -46,6 +46,7 @@ import httpx
 import uvicorn
 
 from pik_sandbox.paths import API_BASE_PATH
+from pik_sandbox.server import ServerLimits, uvicorn_config
 from pik_sandbox.settings import SandboxSettings
 
 with warnings.catch_warnings():
@@ -76,6 +77,8 @@ IN_PROCESS_URL: Final = "http://sandbox.test"
 LOOPBACK: Final = "127.0.0.1"
 START_TIMEOUT_SECONDS: Final = 30.0
 STOP_TIMEOUT_SECONDS: Final = 15.0
+# Requests still in flight when a thread-served sandbox stops get this long to finish.
+GRACEFUL_SHUTDOWN_SECONDS: Final = 5
 CLIENT_TIMEOUT_SECONDS: Final = 10.0
 API_KEYS_ENV: Final = "PIK_SANDBOX_API_KEYS"
 
@@ -372,15 +375,9 @@ class _ServerThread:
     """uvicorn serving an app on a socket we bound, on a thread of its own."""
 
     def __init__(self, app: Any, sock: socket.socket) -> None:
-        config = uvicorn.Config(
-            app,
-            lifespan="on",
-            access_log=False,
-            log_config=None,
-            log_level="warning",
-            server_header=False,
-            timeout_graceful_shutdown=5,
-        )
+        # Served as `pik-sandbox` serves: the same protocol, limits and logging.
+        config = uvicorn_config(app, ServerLimits(), log_level="warning")
+        config.timeout_graceful_shutdown = GRACEFUL_SHUTDOWN_SECONDS
         self._server = uvicorn.Server(config)
         self._sock = sock
         self._failure: BaseException | None = None
