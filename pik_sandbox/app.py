@@ -81,7 +81,8 @@ class _ErrorHandlers:
     """Turns whatever a request raised into a SandboxError, answered by the one renderer."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
-        # Each documented path as a regular expression, with the methods it has, for `Allow`.
+        # Each documented path as a regular expression, with all the methods it has, for the
+        # `Allow` of a 405.
         self._paths: list[tuple[re.Pattern[str], list[str]]] = []
         for template, item in spec.get("paths", {}).items():
             pattern = re.escape(API_BASE_PATH + template)
@@ -139,12 +140,11 @@ class _ErrorHandlers:
         headers = dict(exc.headers or {})
         path = request.scope["path"]
         method = request.method
-        # Starlette's 405 names the route's methods; the API's own paths are known here.
+        # Connexion routes each operation on its own, so Starlette's 405 names the methods of the
+        # first route that matched; `Allow` must name every method the document has there.
         allowed = self._allowed(path) or [
             m.strip() for m in headers.get("Allow", "").split(",") if m.strip()
         ]
-        if status == 404 and self._allowed(path) and method not in allowed:
-            status = 405
         if status == 404:
             return SandboxError(404, unknown_path(path))
         if status == 405:

@@ -302,8 +302,8 @@ def open_files_under(path: Path) -> int:
 def test_database_connections_do_not_pile_up_as_worker_threads_come_and_go(
     make_sandbox_app: Any, tmp_path: Path
 ) -> None:
-    # Handlers run on worker threads that come and go (anyio retires idle ones, and a new event
-    # loop starts its own); the connections they used must be reused, not left open.
+    # Event loops (and their worker threads) come and go; the store's own threads keep one
+    # connection each, and the connections must be reused, not left open.
     db_path = tmp_path / "threads.sqlite3"
     app = make_sandbox_app(db_path=db_path)
     concurrency = 10
@@ -322,5 +322,6 @@ def test_database_connections_do_not_pile_up_as_worker_threads_come_and_go(
     for _ in range(4):
         with anyio.from_thread.start_blocking_portal() as portal:  # fresh worker threads
             portal.call(burst)
-    # At most one connection per request in flight, each holding the database and its WAL file.
+    # Never more than one connection per request in flight (the store has five), each holding
+    # the database and its WAL file.
     assert open_files_under(db_path) <= 2 * concurrency + 1
