@@ -72,16 +72,34 @@ def h11_reason(status: int) -> str:
 
 
 class _Connection(h11.Connection):
-    """h11's connection, keeping the protocol error it last raised (for its status hint)."""
+    """h11's connection, refusing a request head over `max_head_bytes` however it arrives, and
+    keeping the protocol error it last raised (for its status hint).
+
+    h11's own cap applies to a head still incomplete; one that arrives whole in a single read
+    (up to uvicorn's read size) would pass it.
+    """
 
     last_error: h11.RemoteProtocolError | None = None
 
+    def __init__(self, max_head_bytes: int) -> None:
+        super().__init__(h11.SERVER, max_incomplete_event_size=max_head_bytes)
+        self.max_head_bytes = max_head_bytes
+
     def next_event(self) -> Any:
         try:
-            return super().next_event()
+            event = super().next_event()
+            if isinstance(event, h11.Request) and _head_size(event) > self.max_head_bytes:
+                raise h11.RemoteProtocolError("request head too large", error_status_hint=431)
         except h11.RemoteProtocolError as error:
             self.last_error = error
             raise
+        return event
+
+
+def _head_size(request: h11.Request) -> int:
+    """About how many bytes the request line and headers took on the wire."""
+    line = len(request.method) + len(request.target) + len(" HTTP/1.1\r\n ")
+    return line + sum(len(name) + len(value) + 4 for name, value in request.headers.raw_items())
 
 
 class LimitedH11Protocol(H11Protocol):
@@ -91,7 +109,7 @@ class LimitedH11Protocol(H11Protocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._h11 = _Connection(h11.SERVER, self.limits.max_header_bytes)
+        self._h11 = _Connection(self.limits.max_header_bytes)
         self.conn = self._h11
         self._deadline: asyncio.TimerHandle | None = None
         self._refused = False

@@ -139,6 +139,24 @@ def test_a_huge_header_is_cut_off_with_431_while_others_are_served(
     assert f"{HEADER_CAP // 1024} KiB" in json.loads(body)["error"]["message"]
 
 
+def test_a_head_over_the_cap_is_431_even_when_it_arrives_at_once(
+    sandbox: SandboxProcess, api: httpx.Client
+) -> None:
+    before = api.get("/payment-links").json()["total"]
+    with connect(sandbox) as sock:
+        sock.sendall(
+            b"POST /v1/payment-links HTTP/1.1\r\nHost: x\r\n"
+            + f"Authorization: Bearer {API_KEY}\r\n".encode()
+            + b"X-Junk: "
+            + b"a" * (2 * HEADER_CAP)
+            + b"\r\nContent-Type: application/json\r\nContent-Length: 38\r\n\r\n"
+            + b'{"amount": "1.00", "currency": "USDT"}'
+        )
+        status, headers, body = read_answer(sock)
+    assert_pik_error(status, headers, body, expected=431)
+    assert api.get("/payment-links").json()["total"] == before
+
+
 def test_a_slow_header_is_timed_out_with_408(sandbox: SandboxProcess, api: httpx.Client) -> None:
     with connect(sandbox) as sock:
         sock.sendall(b"GET /v1/payment-links HTTP/1.1\r\n")
