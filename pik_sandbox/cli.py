@@ -32,7 +32,7 @@ try:
 
     from pik_sandbox import logs
     from pik_sandbox.app import create_app
-    from pik_sandbox.server import ServerLimits, uvicorn_config
+    from pik_sandbox.server import ServerLimits, connections_that_fit, uvicorn_config
     from pik_sandbox.settings import (
         ASSET_DECIMALS,
         DB_LOCK_TIMEOUT_SECONDS,
@@ -433,11 +433,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return USAGE_ERROR
+    max_connections = connections_that_fit(args.max_connections)
+    if max_connections < args.max_connections:
+        print(
+            f"pik-sandbox: at most {max_connections} connections at once, not "
+            f"{args.max_connections}: this process may open only so many files "
+            "(raise `ulimit -n` for more)",
+            file=sys.stderr,
+        )
     limits = ServerLimits(
         max_header_bytes=args.max_header_size,
         request_timeout=args.request_timeout,
         keep_alive_timeout=args.keep_alive_timeout,
-        max_connections=args.max_connections,
+        max_connections=max_connections,
     )
     config = uvicorn_config(
         app, limits, log_level=args.log_level, trusted_proxies=tuple(args.trusted_proxy)

@@ -12,6 +12,7 @@ HTTP, 431 for a head too large, 408 for a request too slow, 503 for one connecti
 from __future__ import annotations
 
 import asyncio
+import resource
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Final
@@ -46,6 +47,29 @@ class ServerLimits:
     keep_alive_timeout: float = KEEP_ALIVE_TIMEOUT_SECONDS
     # Open connections at once; one more is answered 503 and closed.
     max_connections: int = MAX_CONNECTIONS
+
+
+# Descriptors kept free besides the connections: the listening socket, the database's files on
+# the store's threads, the log, and what the libraries open.
+RESERVED_DESCRIPTORS: Final = 64
+
+
+def connections_that_fit(wanted: int) -> int:
+    """`wanted`, or fewer when this process may not open that many descriptors: the soft limit
+    is raised toward the hard one first, and the cap lowered only when that is not enough, so a
+    connection over the cap is answered 503 instead of failing to be accepted."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = wanted + RESERVED_DESCRIPTORS
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        raised = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            soft = raised
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(1, min(wanted, soft - RESERVED_DESCRIPTORS))
 
 
 def raw_error(status: int, message: str, headers: dict[str, str] | None = None) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import select
+import shutil
 import socket
 import threading
 import time
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from pik_sandbox import testing
 from tests.conftest import API_KEY
 
 if TYPE_CHECKING:
@@ -252,3 +254,31 @@ def test_malformed_http_is_answered_in_pik_shape_and_stores_nothing(
     assert 400 <= status < 500, body
     assert_pik_error(status, headers, body, expected=status)
     assert api.get("/payment-links").json()["total"] == before
+
+
+@pytest.mark.skipif(shutil.which("prlimit") is None, reason="needs util-linux's prlimit")
+def test_idle_sockets_beyond_the_descriptor_limit_never_lock_out_a_legitimate_client(
+    start_sandbox: StartSandbox,
+) -> None:
+    # 300 idle sockets against a process allowed 200 descriptors (it was 1,100 against 1,024).
+    command = ["prlimit", "--nofile=200:200", "--", *testing.SandboxProcess.default_command()]
+    sandbox = start_sandbox("--request-timeout", "1", "--rate-limit", "off", command=command)
+    assert "at most 136 connections" in sandbox.log()
+    idle = [connect(sandbox) for _ in range(300)]
+    try:
+        deadline = time.monotonic() + 10
+        statuses = []
+        with sandbox.client() as api:
+            while time.monotonic() < deadline:
+                response = api.get("/payment-links")
+                statuses.append(response.status_code)
+                if response.status_code == 200:
+                    break
+                assert response.status_code == 503 and response.headers["retry-after"] == "1"
+                time.sleep(0.2)
+        assert statuses[-1] == 200, statuses
+    finally:
+        for sock in idle:
+            sock.close()
+    assert "Too many open files" not in sandbox.log()
+    assert "out of system resource" not in sandbox.log()
