@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import os
 import queue
 import secrets
@@ -306,14 +307,21 @@ class _Lane:
                 if connection is not None and (
                     connection.in_transaction or not isinstance(error, sqlite3.IntegrityError)
                 ):
-                    connection.close()
+                    _close_quietly(connection)
                     connection = None
             except BaseException as error:  # handed to the caller, which re-raises it
                 job.future.set_exception(error)
             else:
                 job.future.set_result(result)
         if connection is not None:
-            connection.close()
+            _close_quietly(connection)
+
+
+def _close_quietly(connection: sqlite3.Connection) -> None:
+    """Close a connection whose file may be failing: the thread must live on to serve the next
+    call, which opens a fresh one."""
+    with contextlib.suppress(sqlite3.Error):
+        connection.close()
 
 
 def _wait_at_most(connection: sqlite3.Connection, deadline: float) -> None:
