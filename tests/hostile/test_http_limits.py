@@ -282,3 +282,36 @@ def test_idle_sockets_beyond_the_descriptor_limit_never_lock_out_a_legitimate_cl
             sock.close()
     assert "Too many open files" not in sandbox.log()
     assert "out of system resource" not in sandbox.log()
+
+
+def test_a_body_that_stalls_is_cut_off_and_stores_nothing(
+    sandbox: SandboxProcess, api: httpx.Client
+) -> None:
+    before = api.get("/payment-links").json()["total"]
+    with connect(sandbox) as sock:
+        key = f"Authorization: Bearer {API_KEY}\r\n".encode()
+        sock.sendall(
+            b"POST /v1/payment-links HTTP/1.1\r\nHost: x\r\n"
+            + key
+            + b"Content-Type: application/json\r\nContent-Length: 38\r\n\r\n"
+            + b'{"amount": "1.00", '
+        )
+        assert closed_by_server(sock, REQUEST_TIMEOUT + 3)
+    assert api.get("/payment-links").json()["total"] == before
+
+
+def test_many_slow_clients_at_once_do_not_starve_the_others(start_sandbox: StartSandbox) -> None:
+    roomy = start_sandbox("--request-timeout", "2", "--rate-limit", "off")
+    slow = [connect(roomy) for _ in range(50)]
+    try:
+        for sock in slow:
+            sock.sendall(b"GET /v1/payment-links HTTP/1.1\r\nHost: x\r\n")
+        with roomy.client() as api:
+            statuses = [api.get("/payment-links").status_code for _ in range(20)]
+        assert statuses == [200] * 20
+        for sock in slow:  # each is cut off with a 408 in the end
+            status, headers, body = read_answer(sock)
+            assert_pik_error(status, headers, body, expected=408)
+    finally:
+        for sock in slow:
+            sock.close()
