@@ -74,3 +74,19 @@ def test_no_site_may_frame_any_checkout_page(api: httpx.Client, customer: httpx.
     ):
         assert response.headers["x-frame-options"] == "DENY"
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+def test_every_refusal_on_checkout_ground_is_a_page_for_people(
+    api: httpx.Client, customer: httpx.Client
+) -> None:
+    link = create(api)
+    path = httpx.URL(link["url"]).path
+    for response, status in (
+        (customer.post(path, content=b"x" * 100_000, headers={"Content-Type": "text/plain"}), 413),
+        (customer.post(path, content=b"a=1", headers={"Content-Encoding": "gzip"}), 415),
+        (customer.post(path, headers={"Content-Length": "-1"}), 400),
+    ):
+        assert response.status_code == status
+        assert response.headers["content-type"].startswith("text/html")
+        assert "Nothing was paid" in response.text
+    assert api.get(f"/payment-links/{link['id']}").json()["status"] == "active"
