@@ -353,6 +353,18 @@ def _in_write_transaction(
     return run
 
 
+def _one_statement(
+    function: Callable[[sqlite3.Connection], T],
+) -> Callable[[sqlite3.Connection, float], T]:
+    """`function`, a single read statement (its own snapshot), under the bounded wait."""
+
+    def run(connection: sqlite3.Connection, deadline: float) -> T:
+        _wait_at_most(connection, deadline)
+        return function(connection)
+
+    return run
+
+
 def _in_read_transaction(
     function: Callable[[sqlite3.Connection], T],
 ) -> Callable[[sqlite3.Connection, float], T]:
@@ -504,7 +516,7 @@ class PaymentLinkStore:
             row = _find(connection, link_id, account, self._clock())
             return _record(row) if row is not None else None
 
-        return _in_read_transaction(find)
+        return _one_statement(find)
 
     async def list_links(
         self, *, account: str, status: str | None, limit: int, offset: int
