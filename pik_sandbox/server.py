@@ -12,7 +12,7 @@ HTTP, 431 for a head too large, 408 for a request too slow, 503 for one connecti
 from __future__ import annotations
 
 import asyncio
-import resource
+import sys
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Final
@@ -58,6 +58,10 @@ def connections_that_fit(wanted: int) -> int:
     """`wanted`, or fewer when this process may not open that many descriptors: the soft limit
     is raised toward the hard one first, and the cap lowered only when that is not enough, so a
     connection over the cap is answered 503 instead of failing to be accepted."""
+    if sys.platform == "win32":  # no descriptor limit to fit
+        return wanted
+    import resource
+
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     needed = wanted + RESERVED_DESCRIPTORS
     if soft != resource.RLIM_INFINITY and soft < needed:

@@ -238,7 +238,7 @@ def _record(row: sqlite3.Row) -> PaymentLinkRecord:
 def _read_only_reason(path: Path) -> str | None:
     """Why the database at `path` cannot be written, when the file system says so."""
     folder = path.parent
-    if os.statvfs(folder).f_flag & os.ST_RDONLY:
+    if hasattr(os, "statvfs") and os.statvfs(folder).f_flag & os.ST_RDONLY:
         return "the file system holding the database is read-only"
     if path.exists() and not os.access(path, os.W_OK):
         return "the database file is read-only"
