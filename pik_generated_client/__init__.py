@@ -12,6 +12,7 @@ import httpx
 from . import errors
 from .api.payment_links import AsyncPaymentLinks, PaymentLinks
 from .api.sandbox import AsyncSandbox, Sandbox
+from .api.webhooks import AsyncWebhooks, Webhooks
 from .client import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
@@ -47,6 +48,7 @@ class Pik(SyncPikBase):
 
     payment_links: PaymentLinks
     sandbox: Sandbox
+    webhooks: Webhooks
 
     def __init__(
         self,
@@ -74,6 +76,7 @@ class Pik(SyncPikBase):
     def _attach(self, client: AuthenticatedClient) -> None:
         self.payment_links = PaymentLinks(client)
         self.sandbox = Sandbox(client)
+        self.webhooks = Webhooks(client)
 
 
 class AsyncPik(AsyncPikBase):
@@ -97,6 +100,7 @@ class AsyncPik(AsyncPikBase):
 
     payment_links: AsyncPaymentLinks
     sandbox: AsyncSandbox
+    webhooks: AsyncWebhooks
 
     def __init__(
         self,
@@ -124,6 +128,7 @@ class AsyncPik(AsyncPikBase):
     def _attach(self, client: AuthenticatedClient) -> None:
         self.payment_links = AsyncPaymentLinks(client)
         self.sandbox = AsyncSandbox(client)
+        self.webhooks = AsyncWebhooks(client)
 
 
 __all__ = (

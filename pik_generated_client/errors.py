@@ -66,7 +66,12 @@ class APITimeoutError(APIConnectionError):
 
 
 class WebhookSignatureError(PikError):
-    """A webhook delivery's signature does not match its body and the endpoint's secret."""
+    """A webhook delivery's `PIK-Signature` is missing, malformed, or does not match its body and
+    the endpoint's secret: it is not from PIK, or not for this endpoint."""
+
+
+class InvalidWebhookEvent(PikError):
+    """A webhook delivery is correctly signed, but its body is not an event."""
 
 
 class InvalidResponse(PikError):
@@ -258,6 +263,7 @@ __all__ = [
     "BadRequestError",
     "InternalServerError",
     "InvalidResponse",
+    "InvalidWebhookEvent",
     "NotFoundError",
     "PermissionDeniedError",
     "PikClientError",

@@ -127,6 +127,11 @@ def _describe(exc: Exception) -> str:
     return f"the body does not match the document ({type(exc).__name__}: {exc})"
 
 
+def redacted_repr(_value: object) -> str:
+    """How a model's secret field shows in its repr."""
+    return "'<redacted>'"
+
+
 def exact_decimal(value: str | decimal.Decimal, name: str) -> str:
     """A decimal amount as the API takes it: a string, kept exactly as given.
 
@@ -157,4 +162,5 @@ __all__ = [
     "build_response",
     "exact_decimal",
     "parse_datetime",
+    "redacted_repr",
 ]

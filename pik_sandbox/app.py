@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -44,6 +46,7 @@ from pik_sandbox.spec import load_spec
 from pik_sandbox.state import Sandbox
 from pik_sandbox.store import PaymentLinkStore, StorageBusy, StorageFailed
 from pik_sandbox.validation import ReadableJSONBodyValidator, ReadableParameterValidator
+from pik_sandbox.webhooks import WebhookDeliverer
 
 logger = logging.getLogger("pik_sandbox")
 
@@ -196,10 +199,23 @@ def create_app(settings: SandboxSettings) -> connexion.AsyncApp:
     # The shared document must not name Python functions; only this in-memory copy does.
     spec["components"]["securitySchemes"]["bearerAuth"]["x-bearerInfoFunc"] = BEARER_INFO_FUNC
 
+    deliverer = WebhookDeliverer(
+        store,
+        schedule=settings.webhook_retry_schedule,
+        timeout=settings.webhook_timeout_seconds,
+    )
+
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
-        yield
-        store.close()
+        # Webhook events are sent in the background while the app serves.
+        delivering = asyncio.create_task(deliverer.run())
+        try:
+            yield
+        finally:
+            delivering.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await delivering
+            store.close()
 
     errors = _ErrorHandlers(spec)
     middlewares = list(ConnexionMiddleware.default_middlewares)

@@ -42,7 +42,9 @@ try:
         MAX_CONNECTIONS,
         MAX_HEADER_BYTES,
         REQUEST_TIMEOUT_SECONDS,
+        WEBHOOK_RETRY_SCHEDULE,
         SandboxSettings,
+        parse_schedule,
     )
     from pik_sandbox.store import StorageBusy, StorageFailed
 except ModuleNotFoundError as missing:
@@ -115,6 +117,13 @@ def _seconds(text: str) -> float:
     if not (math.isfinite(seconds) and seconds > 0):
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
     return seconds
+
+
+def _schedule(text: str) -> tuple[float, ...]:
+    try:
+        return parse_schedule(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _count(text: str) -> int:
@@ -247,6 +256,16 @@ def build_parser() -> argparse.ArgumentParser:
         default="info",
         choices=["debug", "info", "warning", "error"],
         help="logging verbosity (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--webhook-retry-schedule",
+        type=_schedule,
+        default=WEBHOOK_RETRY_SCHEDULE,
+        metavar="WAIT,...",
+        help=(
+            "waits after each failed webhook delivery, in s, m or h, such as 1s,2s,3s,4s,5s for "
+            "CI; after the last the event is undelivered (default: PIK's 5m,30m,2h,8h,24h)"
+        ),
     )
     parser.add_argument(
         "--db-lock-timeout",
@@ -412,6 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             supported_assets=dict(args.asset) if args.asset else dict(ASSET_DECIMALS),
             validate_responses=args.validate_responses,
             db_lock_timeout_seconds=args.db_lock_timeout,
+            webhook_retry_schedule=args.webhook_retry_schedule,
         )
     except ValueError as error:
         sock.close()

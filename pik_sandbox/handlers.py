@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from connexion import context as connexion_context  # type: ignore[import-untyped]
 
 from pik_sandbox.domain import RuleBroken, check_new_link
-from pik_sandbox.errors import SandboxError, not_found
+from pik_sandbox.errors import SandboxError, cut_short, not_found
 from pik_sandbox.state import Sandbox, sandbox_from_scope
-from pik_sandbox.store import TransitionRefused
+from pik_sandbox.store import TransitionRefused, WebhookRecord
 
 JSONObject = dict[str, Any]
 
@@ -83,3 +84,37 @@ async def simulate_payment_link(id_: str, body: JSONObject, user: str) -> JSONOb
     if link is None:
         raise not_found()
     return sandbox.link_json(link)
+
+
+def _webhook_json(webhook: WebhookRecord, *, with_secret: bool = False) -> JSONObject:
+    body: JSONObject = {"id": webhook.id, "url": webhook.url, "events": list(webhook.events)}
+    if with_secret:
+        body["secret"] = webhook.secret
+    body["status"] = webhook.status
+    body["created_at"] = webhook.created_at
+    return body
+
+
+async def create_webhook(body: JSONObject, user: str) -> tuple[JSONObject, int]:
+    """createWebhook: register an endpoint; its secret is returned here only.
+
+    Unlike PIK, plain http:// and loopback URLs are accepted, so that a developer's machine can
+    receive events.
+    """
+    url: str = body["url"]
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        raise SandboxError(
+            422, f"url: {cut_short(url, 60)!r} is not an http:// or https:// URL with a host."
+        )
+    webhook = await _sandbox().store.create_webhook(account=user, url=url, events=body["events"])
+    return _webhook_json(webhook, with_secret=True), 201
+
+
+async def list_webhooks(user: str) -> JSONObject:
+    """listWebhooks: every endpoint of the caller's account, oldest first, without secrets."""
+    webhooks = await _sandbox().store.list_webhooks(account=user)
+    return {"data": [_webhook_json(webhook) for webhook in webhooks], "total": len(webhooks)}

@@ -41,6 +41,29 @@ REQUEST_TIMEOUT_SECONDS = 10.0
 KEEP_ALIVE_TIMEOUT_SECONDS = 5.0
 MAX_CONNECTIONS = 1000
 
+# PIK's webhook rules: a 200 within this many seconds is a delivery; after each failure the next
+# try waits 5 min, 30 min, 2 h, 8 h and 24 h, then the event is undelivered.
+WEBHOOK_TIMEOUT_SECONDS = 10.0
+WEBHOOK_RETRY_SCHEDULE: tuple[float, ...] = (300.0, 1800.0, 7200.0, 28800.0, 86400.0)
+
+
+def parse_schedule(text: str) -> tuple[float, ...]:
+    """`1s,2m,3h`: waits in seconds, minutes or hours (a bare number is seconds)."""
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
+    waits = []
+    for part in text.split(","):
+        part = part.strip().lower()
+        scale = units.get(part[-1:], None)
+        number = part[:-1] if scale is not None else part
+        try:
+            wait = float(number) * (scale or 1.0)
+        except ValueError:
+            raise ValueError(f"{part!r} is not a wait such as 30s, 5m or 2h") from None
+        if not wait >= 0 or wait == float("inf"):
+            raise ValueError(f"{part!r} is not a wait of 0 or more seconds")
+        waits.append(wait)
+    return tuple(waits)
+
 
 @dataclass(frozen=True)
 class SandboxSettings:
@@ -58,6 +81,10 @@ class SandboxSettings:
     rate_limit_window_seconds: float = RATE_LIMIT_WINDOW_SECONDS
     max_body_bytes: int = MAX_BODY_BYTES
     db_lock_timeout_seconds: float = DB_LOCK_TIMEOUT_SECONDS
+    # Waits after each failed webhook delivery (PIK's: 5 min, 30 min, 2 h, 8 h, 24 h), and how
+    # long a receiver has to answer.
+    webhook_retry_schedule: tuple[float, ...] = WEBHOOK_RETRY_SCHEDULE
+    webhook_timeout_seconds: float = WEBHOOK_TIMEOUT_SECONDS
     # What time it is, in seconds since the epoch, for link times, expiry and rate-limit
     # windows. None: the real clocks (the wall clock, and a monotonic one for the windows).
     clock: Callable[[], float] | None = None
@@ -83,6 +110,10 @@ class SandboxSettings:
                 "the database lock timeout must be a number of seconds above 0, "
                 f"not {self.db_lock_timeout_seconds}"
             )
+        if not all(math.isfinite(wait) and wait >= 0 for wait in self.webhook_retry_schedule):
+            raise ValueError("webhook retry waits must be numbers of seconds, 0 or more")
+        if not (math.isfinite(self.webhook_timeout_seconds) and self.webhook_timeout_seconds > 0):
+            raise ValueError("the webhook timeout must be a number of seconds above 0")
         if not self.supported_assets:
             raise ValueError("at least one supported asset is needed")
         # Imported here, so that the command line can read this module's defaults (for --help)

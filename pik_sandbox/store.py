@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import json
 import os
 import queue
 import secrets
@@ -84,6 +85,33 @@ WHEN OLD.status <> NEW.status BEGIN
     INSERT INTO link_counts (account, status, links) VALUES (NEW.account, NEW.status, 1)
         ON CONFLICT (account, status) DO UPDATE SET links = links + 1;
 END;
+-- Webhook endpoints, and the outbox of their deliveries: a delivery row is written in the same
+-- transaction as the change that causes its event, so an acknowledged payment never loses it.
+CREATE TABLE IF NOT EXISTS webhooks (
+    seq         INTEGER PRIMARY KEY,
+    id          TEXT    NOT NULL UNIQUE,
+    account     TEXT    NOT NULL,
+    url         TEXT    NOT NULL,
+    events      TEXT    NOT NULL,
+    secret      TEXT    NOT NULL,
+    status      TEXT    NOT NULL DEFAULT 'active',
+    created_at  TEXT    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS webhooks_account ON webhooks (account, seq);
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    seq         INTEGER PRIMARY KEY,
+    event_id    TEXT    NOT NULL,
+    event_type  TEXT    NOT NULL,
+    webhook_id  TEXT    NOT NULL,
+    body        BLOB    NOT NULL,
+    state       TEXT    NOT NULL DEFAULT 'pending'
+                CHECK (state IN ('pending', 'delivered', 'undelivered')),
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    next_ts     REAL    NOT NULL,
+    last_result TEXT
+);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_pending
+    ON webhook_deliveries (webhook_id, seq) WHERE state = 'pending';
 """
 # Databases written before link_counts existed get it filled once, when first opened.
 _SCHEMA_VERSION: Final = 1
@@ -142,6 +170,34 @@ class PaymentLinkPage:
     total: int
 
 
+@dataclass(frozen=True)
+class WebhookRecord:
+    """One webhook endpoint; `secret` signs its deliveries."""
+
+    id: str
+    url: str
+    events: tuple[str, ...]
+    secret: str
+    status: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """One event to send to one endpoint, as the outbox holds it."""
+
+    seq: int
+    event_id: str
+    event_type: str
+    webhook_id: str
+    url: str
+    secret: str
+    body: bytes
+    attempts: int
+    state: str
+    last_result: str | None
+
+
 class TransitionRefused(Exception):
     """The link is already in a final state, which never changes."""
 
@@ -195,6 +251,85 @@ def _storage_error(error: sqlite3.Error) -> Exception:
     if isinstance(error, sqlite3.OperationalError) and "disk" in str(error).lower():
         return StorageFailed(f"the database file cannot be written ({error})")
     return error
+
+
+def _random_id(prefix: str) -> str:
+    return prefix + "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_RANDOM_LENGTH))
+
+
+# The events a link's final state causes, in the order they are sent.
+_EVENTS_OF_STATUS: Final = {
+    "paid": ("payment.confirmed", "payment.settled"),
+    "expired": ("payment.failed",),
+    "deactivated": ("payment.failed",),
+}
+
+
+def _event_bodies(link: PaymentLinkRecord, now: float) -> list[tuple[str, str, bytes]]:
+    """(event id, type, JSON body) of each event `link` reaching its final status causes."""
+    at = rfc3339(now)
+    transaction = _random_id("txn_")
+    bodies = []
+    for event in _EVENTS_OF_STATUS.get(link.status, ()):
+        data: dict[str, str] = {
+            "transaction_id": transaction,
+            "payment_link_id": link.id,
+            "amount": link.amount,
+            "currency": link.currency,
+        }
+        if event == "payment.failed":
+            data.update(status="failed", failed_at=at, reason=link.status)
+        else:
+            data.update(confirmed_at=link.paid_at or at)
+            data["status"] = "confirmed" if event == "payment.confirmed" else "settled"
+            if event == "payment.settled":
+                data["settled_at"] = at
+        event_id = _random_id("evt_")
+        envelope = {"event": event, "id": event_id, "created_at": at, "data": data}
+        bodies.append((event_id, event, json.dumps(envelope, separators=(",", ":")).encode()))
+    return bodies
+
+
+def _record_events(
+    connection: sqlite3.Connection, account: str, link: PaymentLinkRecord, now: float
+) -> None:
+    """Put the events of `link`'s new final status in the outbox of every active endpoint of
+    `account` subscribed to them, inside the caller's transaction."""
+    endpoints = connection.execute(
+        "SELECT id, events FROM webhooks WHERE account = ? AND status = 'active' ORDER BY seq",
+        (account,),
+    ).fetchall()
+    if not endpoints:
+        return
+    for event_id, event, body in _event_bodies(link, now):
+        for endpoint in endpoints:
+            if event in json.loads(endpoint["events"]):
+                connection.execute(
+                    "INSERT INTO webhook_deliveries"
+                    " (event_id, event_type, webhook_id, body, next_ts) VALUES (?, ?, ?, ?, ?)",
+                    (event_id, event, endpoint["id"], body, now),
+                )
+
+
+def _webhook(row: sqlite3.Row) -> WebhookRecord:
+    return WebhookRecord(
+        id=row["id"],
+        url=row["url"],
+        events=tuple(json.loads(row["events"])),
+        secret=row["secret"],
+        status=row["status"],
+        created_at=row["created_at"],
+    )
+
+
+_DELIVERIES: Final = (
+    "SELECT d.seq, d.event_id, d.event_type, d.webhook_id, w.url, w.secret, d.body, d.attempts,"
+    " d.state, d.last_result FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id"
+)
+
+
+def _delivery(row: sqlite3.Row) -> DeliveryRecord:
+    return DeliveryRecord(**{key: row[key] for key in row.keys()})  # noqa: SIM118
 
 
 def new_link_id() -> str:
@@ -586,11 +721,11 @@ class PaymentLinkStore:
             if current.status != "active":
                 raise TransitionRefused(current)
             paid_at = rfc3339(now) if status == "paid" else None
-            connection.execute(
-                "UPDATE payment_links SET status = ?, paid_at = ? WHERE seq = ?",
+            (owner,) = connection.execute(
+                "UPDATE payment_links SET status = ?, paid_at = ? WHERE seq = ? RETURNING account",
                 (status, paid_at, row["seq"]),
-            )
-            return PaymentLinkRecord(
+            ).fetchone()
+            changed = PaymentLinkRecord(
                 id=current.id,
                 amount=current.amount,
                 currency=current.currency,
@@ -599,8 +734,124 @@ class PaymentLinkStore:
                 created_at=current.created_at,
                 paid_at=paid_at,
             )
+            _record_events(connection, owner, changed, now)
+            return changed
 
         return _in_write_transaction(change)
+
+    async def expire_due(self, limit: int = 100) -> int:
+        """Store as `expired` the active links past their expiry time (at most `limit`), with
+        their `payment.failed` events; how many there were. Reads already show such links as
+        expired: this gives their events a moment to be sent."""
+
+        def expire(connection: sqlite3.Connection) -> int:
+            now = self._clock()
+            rows = connection.execute(
+                f"SELECT seq, account, {_COLUMNS} FROM payment_links"
+                " WHERE status = 'active' AND expires_ts IS NOT NULL AND expires_ts <= :now"
+                " LIMIT :limit",
+                {"now": now, "limit": limit},
+            ).fetchall()
+            for row in rows:
+                connection.execute(
+                    "UPDATE payment_links SET status = 'expired' WHERE seq = ?", (row["seq"],)
+                )
+                _record_events(connection, row["account"], _record(row), now)
+            return len(rows)
+
+        return await self._call(self._writer, _in_write_transaction(expire))
+
+    async def create_webhook(
+        self, *, account: str, url: str, events: Iterable[str]
+    ) -> WebhookRecord:
+        """Register an active endpoint of `account`, with a new signing secret."""
+
+        def insert(connection: sqlite3.Connection) -> WebhookRecord:
+            webhook = WebhookRecord(
+                id=_random_id("wh_"),
+                url=url,
+                events=tuple(dict.fromkeys(events)),
+                secret="whsec_" + secrets.token_hex(24),
+                status="active",
+                created_at=rfc3339(self._clock()),
+            )
+            connection.execute(
+                "INSERT INTO webhooks (id, account, url, events, secret, status, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    webhook.id,
+                    account,
+                    url,
+                    json.dumps(webhook.events),
+                    webhook.secret,
+                    webhook.status,
+                    webhook.created_at,
+                ),
+            )
+            return webhook
+
+        return await self._call(self._writer, _in_write_transaction(insert))
+
+    async def list_webhooks(self, *, account: str) -> list[WebhookRecord]:
+        """Every endpoint of `account`, oldest first."""
+
+        def select(connection: sqlite3.Connection) -> list[WebhookRecord]:
+            rows = connection.execute(
+                "SELECT * FROM webhooks WHERE account = ? ORDER BY seq", (account,)
+            )
+            return [_webhook(row) for row in rows.fetchall()]
+
+        return await self._call(self._readers, _one_statement(select))
+
+    async def due_deliveries(self, *, limit: int, skip: Iterable[int] = ()) -> list[DeliveryRecord]:
+        """Pending deliveries whose time has come, oldest first: for each endpoint only its
+        oldest pending one, so that an endpoint gets its events in order. `skip`: deliveries
+        already being sent."""
+        busy = list(skip)
+
+        def select(connection: sqlite3.Connection) -> list[DeliveryRecord]:
+            marks = ", ".join("?" * len(busy))
+            rows = connection.execute(
+                _DELIVERIES + " WHERE d.state = 'pending' AND d.next_ts <= ?"
+                f" AND d.seq NOT IN ({marks})"
+                " AND d.seq = (SELECT MIN(e.seq) FROM webhook_deliveries e"
+                "              WHERE e.webhook_id = d.webhook_id AND e.state = 'pending')"
+                " ORDER BY d.seq LIMIT ?",
+                (self._clock(), *busy, limit),
+            )
+            return [_delivery(row) for row in rows.fetchall()]
+
+        return await self._call(self._readers, _one_statement(select))
+
+    async def deliveries(self, *, account: str) -> list[DeliveryRecord]:
+        """Every delivery to `account`'s endpoints, oldest first, whatever its state."""
+
+        def select(connection: sqlite3.Connection) -> list[DeliveryRecord]:
+            rows = connection.execute(
+                _DELIVERIES + " WHERE w.account = ? ORDER BY d.seq",
+                (account,),
+            )
+            return [_delivery(row) for row in rows.fetchall()]
+
+        return await self._call(self._readers, _one_statement(select))
+
+    async def finish_attempt(
+        self, seq: int, *, delivered: bool, result: str, retry_in: float | None
+    ) -> None:
+        """Record one attempt of delivery `seq`: delivered, to be retried in `retry_in` seconds,
+        or (None) undelivered for good."""
+
+        def update(connection: sqlite3.Connection) -> None:
+            state = (
+                "delivered" if delivered else ("pending" if retry_in is not None else "undelivered")
+            )
+            connection.execute(
+                "UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, last_result = ?,"
+                " next_ts = ? WHERE seq = ?",
+                (state, result[:200], self._clock() + (retry_in or 0.0), seq),
+            )
+
+        await self._call(self._writer, _in_write_transaction(update))
 
     def insert_many(self, *, account: str, links: Iterable[PaymentLinkRecord]) -> None:
         """Store ready-made links in `account` in one transaction, with the statuses and times

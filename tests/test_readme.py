@@ -9,7 +9,8 @@ import pytest
 from mypy import api as mypy_api
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-BLOCKS = re.findall(r"^```python\n(.*?)^```$", (REPO_ROOT / "README.md").read_text("utf-8"), re.M | re.S)
+README = (REPO_ROOT / "README.md").read_text("utf-8")
+BLOCKS = re.findall(r"^```python\n(.*?)^```$", README, re.M | re.S)
 
 
 def test_the_readme_has_python_blocks() -> None:

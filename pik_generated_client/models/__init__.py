@@ -2,21 +2,37 @@
 """The document's schemas as classes, one module each."""
 
 from .create_payment_link_request import CreatePaymentLinkRequest
+from .create_webhook_request import CreateWebhookRequest
+from .created_webhook import CreatedWebhook
 from .error_detail import ErrorDetail
 from .error_response import ErrorResponse
+from .payment_event_data import PaymentEventData
 from .payment_link import PaymentLink
 from .payment_link_list import PaymentLinkList
 from .payment_link_status import PaymentLinkStatus
 from .simulate_payment_link_request import SimulatePaymentLinkRequest
 from .simulate_payment_link_request_status import SimulatePaymentLinkRequestStatus
+from .webhook import Webhook
+from .webhook_event import WebhookEvent
+from .webhook_event_type import WebhookEventType
+from .webhook_list import WebhookList
+from .webhook_status import WebhookStatus
 
 __all__ = (
+    "CreatedWebhook",
     "CreatePaymentLinkRequest",
+    "CreateWebhookRequest",
     "ErrorDetail",
     "ErrorResponse",
+    "PaymentEventData",
     "PaymentLink",
     "PaymentLinkList",
     "PaymentLinkStatus",
     "SimulatePaymentLinkRequest",
     "SimulatePaymentLinkRequestStatus",
+    "Webhook",
+    "WebhookEvent",
+    "WebhookEventType",
+    "WebhookList",
+    "WebhookStatus",
 )

@@ -154,4 +154,6 @@ def test_suite_targets_a_server() -> None:
         "listPaymentLinks",
         "getPaymentLink",
         "simulatePaymentLink",
+        "createWebhook",
+        "listWebhooks",
     }

@@ -25,6 +25,8 @@ OPERATIONS = {
     ("get", "/payment-links"): "listPaymentLinks",
     ("get", "/payment-links/{id}"): "getPaymentLink",
     ("post", "/sandbox/payment-links/{id}/simulate"): "simulatePaymentLink",
+    ("post", "/webhooks"): "createWebhook",
+    ("get", "/webhooks"): "listWebhooks",
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
