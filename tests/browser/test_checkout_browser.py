@@ -123,3 +123,29 @@ def test_the_interactive_docs_work_offline(page: Page, live_sandbox: SandboxProc
     expect(page.get_by_text("Create a payment link").first).to_be_visible()
     expect(page.get_by_role("heading", name=re.compile("PIK Payment Links API"))).to_be_visible()
     assert origins == {live_sandbox.site_url}
+
+
+def test_paying_in_chromium_delivers_the_signed_events(page: Page) -> None:
+    """The whole merchant loop: a link paid on the checkout page in Chromium reaches the
+    merchant's receiver as payment.confirmed then payment.settled, which the client verifies."""
+    from pik_generated_client import Pik, webhooks
+    from pik_sandbox.testing import run_sandbox
+    from tests.webhooks.receiver import running_receiver
+
+    with (
+        running_receiver() as receiver,
+        run_sandbox() as sandbox,
+        Pik(api_key=sandbox.api_key, base_url=sandbox.base_url) as pik,
+    ):
+        endpoint = pik.webhooks.create(
+            url=receiver.url, events=["payment.confirmed", "payment.settled"]
+        )
+        link = pik.payment_links.create(amount="75.00", currency="USDT", description="Order #7")
+        page.goto(link.url)
+        page.get_by_role("button", name="Pay").click()
+        page.wait_for_url(link.url)
+        events = [
+            webhooks.verify(d.body, d.signature, endpoint.secret) for d in receiver.wait_for(2)
+        ]
+    assert [str(event.event) for event in events] == ["payment.confirmed", "payment.settled"]
+    assert {event.data.payment_link_id for event in events} == {link.id}
