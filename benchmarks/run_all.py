@@ -19,7 +19,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Final
 
-from benchmarks import client_overhead, plan, property_tests, scale, serving
+from benchmarks import client_overhead, plan, property_tests, scale, serving, webhooks
 from benchmarks.load import WRK
 from benchmarks.processes import PRISM, ROOT
 from benchmarks.report import Table
@@ -103,6 +103,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             (
                 "scale",
                 lambda: scale.tables(scale.measure(run.load, run.scale_links, workdir)),
+            ),
+            (
+                "webhooks",
+                lambda: webhooks.tables(
+                    webhooks.measure(run.load, workdir, payments=10 if run.smoke else 200)
+                ),
             ),
             (
                 "property tests",

@@ -1,0 +1,104 @@
+"""Webhook delivery as the sandbox does it: the latency from a payment's acknowledgement to its
+event's arrival at a receiver (p50, p99), and the API's get-by-id throughput with deliveries in
+flight (a receiver that answers slowly while links are being paid) against none."""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from pathlib import Path
+
+from benchmarks.load import LoadSettings, ensure_wrk, run_wrk, write_script
+from benchmarks.report import Table
+from pik_generated_client import Pik
+from pik_sandbox.testing import SandboxProcess
+from tests.webhooks.receiver import Receiver, running_receiver
+
+
+def _latencies(pik: Pik, receiver: Receiver, payments: int) -> list[float]:
+    """Seconds from each simulate call's answer to the arrival of its payment.confirmed."""
+    latencies = []
+    for _ in range(payments):
+        link = pik.payment_links.create(amount="1", currency="USDT")
+        expected = len(receiver.deliveries) + 1
+        pik.sandbox.simulate(link.id, status="paid")
+        acknowledged = time.monotonic()
+        latencies.append(receiver.wait_for(expected)[-1].received_at - acknowledged)
+    return latencies
+
+
+def _paying(pik: Pik, stop: threading.Event) -> None:
+    while not stop.is_set():
+        link = pik.payment_links.create(amount="1", currency="USDT")
+        pik.sandbox.simulate(link.id, status="paid")
+
+
+def measure(load: LoadSettings, workdir: Path, payments: int) -> dict[str, float]:
+    """The figures, from one `pik-sandbox` process with rate limits off."""
+    ensure_wrk()
+    figures: dict[str, float] = {}
+    with (
+        SandboxProcess.start("--rate-limit", "off", "--log-level", "warning") as sandbox,
+        running_receiver() as receiver,
+        Pik(api_key=sandbox.api_key, base_url=sandbox.base_url) as pik,
+    ):
+        pik.webhooks.create(url=receiver.url, events=["payment.confirmed"])
+        latencies = sorted(_latencies(pik, receiver, payments))
+        figures["p50_ms"] = statistics.median(latencies) * 1000
+        figures["p99_ms"] = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+        link = pik.payment_links.create(amount="1", currency="USDT")
+        script = write_script(
+            workdir / "webhooks-get.lua",
+            paths=[f"/v1/payment-links/{link.id}"],
+            headers={"Authorization": f"Bearer {sandbox.api_key}"},
+        )
+        site = sandbox.base_url.removesuffix("/v1")
+        figures["get_idle"] = run_wrk(site, script, load, load.duration_s).requests_per_s
+        receiver.hang_seconds = 0.5
+        receiver.answers = [None] * 100_000  # every delivery waits half a second for its answer
+        for _ in range(7):  # eight endpoints, so that deliveries run side by side
+            pik.webhooks.create(url=receiver.url, events=["payment.confirmed"])
+        stop = threading.Event()
+        payer = threading.Thread(target=_paying, args=(pik, stop), daemon=True)
+        payer.start()
+        try:
+            time.sleep(0.5)
+            figures["get_delivering"] = run_wrk(site, script, load, load.duration_s).requests_per_s
+        finally:
+            stop.set()
+            payer.join()
+        figures["delivered_meanwhile"] = len(receiver.deliveries) - payments
+    return figures
+
+
+def tables(figures: dict[str, float]) -> list[Table]:
+    """The delivery latency and the throughput with and without deliveries in flight."""
+    table = Table(
+        "Webhook delivery (pik-sandbox process, receiver on loopback)", ["figure", "value"]
+    )
+    table.add("payment acknowledged → event received, p50", f"{figures['p50_ms']:.1f} ms")
+    table.add("payment acknowledged → event received, p99", f"{figures['p99_ms']:.1f} ms")
+    table.add("get by id, no deliveries", f"{figures['get_idle']:,.0f} req/s")
+    table.add("get by id, deliveries in flight", f"{figures['get_delivering']:,.0f} req/s")
+    table.add("ratio", f"{figures['get_delivering'] / figures['get_idle']:.2f}x")
+    table.notes.append(
+        "In flight: links paid continuously (which is API load too) while eight endpoints' "
+        f"receiver takes 0.5 s to answer each of {figures['delivered_meanwhile']:.0f} "
+        "deliveries. The background loop looks for due deliveries every 0.1 s, which sets the "
+        "latency's floor."
+    )
+    return [table]
+
+
+def main() -> None:
+    """Print the table (a short load)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for table in tables(measure(LoadSettings(duration_s=3), Path(tmp), payments=50)):
+            print(table.markdown())
+
+
+if __name__ == "__main__":
+    main()
