@@ -18,7 +18,7 @@ from connexion import context as connexion_context  # type: ignore[import-untype
 from pik_sandbox.domain import RuleBroken, check_new_link
 from pik_sandbox.errors import SandboxError, cut_short, not_found
 from pik_sandbox.state import Sandbox, sandbox_from_scope
-from pik_sandbox.store import TransitionRefused, WebhookRecord
+from pik_sandbox.store import FINAL_STATUSES, TransitionRefused, WebhookRecord
 
 JSONObject = dict[str, Any]
 
@@ -73,6 +73,11 @@ async def simulate_payment_link(id_: str, body: JSONObject, user: str) -> JSONOb
     """simulatePaymentLink: force one of the caller's active links into a final state."""
     sandbox = _sandbox()
     target: str = body["status"]
+    if target not in FINAL_STATUSES:
+        # A final status the document lists but the sandbox does not know how to reach yet.
+        raise SandboxError(
+            422, f"status: the sandbox cannot move a link to {cut_short(target, 40)!r}."
+        )
     try:
         link = await sandbox.store.transition(id_, account=user, status=target)
     except TransitionRefused as refused:

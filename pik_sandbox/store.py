@@ -663,9 +663,15 @@ class PaymentLinkStore:
             total = self._total(connection, account, status, now)
             rows = connection.execute(
                 f"SELECT {_COLUMNS} FROM payment_links"
-                f" WHERE account = :account AND {_STATUS_FILTERS[status]}"
+                f" WHERE account = :account AND {_STATUS_FILTERS.get(status, 'status = :status')}"
                 " ORDER BY seq DESC LIMIT :limit OFFSET :offset",
-                {"account": account, "now": now, "limit": limit, "offset": offset},
+                {
+                    "account": account,
+                    "now": now,
+                    "limit": limit,
+                    "offset": offset,
+                    "status": status,
+                },
             ).fetchall()
             return PaymentLinkPage(links=[_record(row) for row in rows], total=int(total))
 
@@ -674,14 +680,15 @@ class PaymentLinkStore:
     @staticmethod
     def _total(connection: sqlite3.Connection, account: str, status: str | None, now: float) -> int:
         """How many of the account's links the filter matches, from the kept counts."""
-        counted = _COUNTED_STATUSES[status]
+        # A status the document names but the store has never stored matches no link.
+        counted = _COUNTED_STATUSES.get(status, (status,))
         marks = ", ".join("?" * len(counted))
         (stored,) = connection.execute(
             f"SELECT COALESCE(SUM(links), 0) FROM link_counts"
             f" WHERE account = ? AND status IN ({marks})",
             (account, *counted),
         ).fetchone()
-        sign = _EXPIRED_BY_TIME_SIGN[status]
+        sign = _EXPIRED_BY_TIME_SIGN.get(status, 0)
         if not sign:
             return int(stored)
         (expired_by_time,) = connection.execute(

@@ -177,3 +177,22 @@ def test_each_error_example_is_what_the_sandbox_answers(
         "code": sandbox_errors.code_for_status(status),
         "message": message,
     }
+
+
+def test_final_statuses_of_the_store_are_the_documents() -> None:
+    from pik_sandbox.store import FINAL_STATUSES
+
+    assert set(FINAL_STATUSES) == set(SCHEMAS["PaymentLinkStatus"]["x-pik-final"])
+
+
+def test_a_status_only_the_document_knows_lists_nothing_rather_than_failing(tmp_path: Path) -> None:
+    import asyncio
+
+    from pik_sandbox.store import PaymentLinkStore
+
+    store = PaymentLinkStore(tmp_path / "store.sqlite3")
+    try:
+        page = asyncio.run(store.list_links(account="a", status="refunded", limit=10, offset=0))
+    finally:
+        store.close()
+    assert (page.links, page.total) == ([], 0)
