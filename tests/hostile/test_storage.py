@@ -145,7 +145,8 @@ def fill(folder: Path) -> Path:
     """Write a file until the disk holding `folder` is full."""
     filler = folder / "filler"
     chunk = b"\0" * 65536
-    with filler.open("wb") as out, contextlib.suppress(OSError):
+    # The suppress is outermost: closing the file flushes what is left, which fails too.
+    with contextlib.suppress(OSError), filler.open("wb") as out:
         while True:
             out.write(chunk)
             out.flush()
