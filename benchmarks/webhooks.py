@@ -85,8 +85,7 @@ def tables(figures: dict[str, float]) -> list[Table]:
     table.notes.append(
         "In flight: links paid continuously (which is API load too) while eight endpoints' "
         f"receiver takes 0.5 s to answer each of {figures['delivered_meanwhile']:.0f} "
-        "deliveries. The background loop looks for due deliveries every 0.1 s, which sets the "
-        "latency's floor."
+        "deliveries. A payment wakes the delivery loop at once."
     )
     return [table]
 

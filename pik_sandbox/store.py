@@ -332,6 +332,10 @@ def _delivery(row: sqlite3.Row) -> DeliveryRecord:
     return DeliveryRecord(**{key: row[key] for key in row.keys()})  # noqa: SIM118
 
 
+def _nothing() -> None:
+    pass
+
+
 def new_link_id() -> str:
     """`pl_` followed by random letters and digits from a cryptographic source."""
     return ID_PREFIX + "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_RANDOM_LENGTH))
@@ -535,6 +539,8 @@ class PaymentLinkStore:
         """
         self.path = str(path)
         self._clock = clock
+        # Called on the event loop after a change that may have put events in the outbox.
+        self.on_events: Callable[[], None] = _nothing
         self.lock_timeout = lock_timeout
         folder = Path(self.path).parent
         try:
@@ -706,12 +712,16 @@ class PaymentLinkStore:
 
         Raises TransitionRefused when the link is already final (including expired by time).
         """
-        return await self._call(self._writer, self._transition(link_id, account, status))
+        link = await self._call(self._writer, self._transition(link_id, account, status))
+        self.on_events()
+        return link
 
     async def pay_from_checkout(self, link_id: str) -> PaymentLinkRecord | None:
         """The customer pays the link with this id, whichever account it is in; None when there
         is no such link. Raises TransitionRefused when the link is already final."""
-        return await self._call(self._writer, self._transition(link_id, None, "paid"))
+        link = await self._call(self._writer, self._transition(link_id, None, "paid"))
+        self.on_events()
+        return link
 
     def _transition(
         self, link_id: str, account: str | None, status: str

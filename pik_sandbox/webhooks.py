@@ -7,7 +7,8 @@ is success; anything else is a failure, retried after the schedule's next wait (
 30 min, 2 h, 8 h, 24 h), and after the last retry the event is undelivered. Waits follow the
 sandbox's clock. At most `concurrency` deliveries are in flight, each endpoint gets its events
 one at a time and in order, no redirect is followed and at most `MAX_RESPONSE_BYTES` of an answer
-is read, so a receiver that hangs or is down costs the API nothing.
+is read, so a receiver that hangs or is down costs the API nothing. A payment wakes the loop at
+once; otherwise it looks for due retries and expired links every POLL_INTERVAL_SECONDS.
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ class WebhookDeliverer:
         self._slots = asyncio.Semaphore(concurrency)
         self._concurrency = concurrency
         self._in_flight: dict[int, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        # A payment wakes the loop at once instead of at its next look.
+        store.on_events = self._wake.set
 
     async def run(self) -> None:
         """Deliver until cancelled, looking for due work every POLL_INTERVAL_SECONDS."""
@@ -65,7 +69,9 @@ class WebhookDeliverer:
                         await self.deliver_due(http)
                     except Exception:  # A failing database must not end deliveries for good.
                         logger.exception("webhook deliveries failed; trying again")
-                    await asyncio.sleep(POLL_INTERVAL_SECONDS)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), POLL_INTERVAL_SECONDS)
+                    self._wake.clear()
             finally:
                 for task in self._in_flight.values():
                     task.cancel()
