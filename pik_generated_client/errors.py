@@ -53,6 +53,13 @@ def _restore(cls: type[PikError], args: tuple[Any, ...], state: dict[str, Any]) 
     return error
 
 
+def _redacted_body(content: bytes, redact: Callable[[str], str]) -> tuple[bytes, str]:
+    """The body as it may be kept (the bytes received, unless they held a secret) and as text."""
+    received = content.decode("utf-8", errors="replace")
+    text = redact(received)
+    return (content if text == received else text.encode()), text
+
+
 def _where(operation: str, method: str, url: str) -> str:
     return f"{operation}: {method} {url}" if method else operation
 
@@ -92,10 +99,8 @@ class InvalidResponse(PikError):
         url: str = "",
         redact: Callable[[str], str] = _no_redaction,
     ) -> None:
-        text = content.decode("utf-8", errors="replace")
-        redacted = redact(text)
+        self.content, redacted = _redacted_body(content, redact)
         self.status_code = status_code
-        self.content = content if redacted == text else redacted.encode()
         self.reason = redact(reason)
         self.excerpt = redacted[:EXCERPT_LENGTH]
         message = f"{_where(operation, method, url)}: HTTP {status_code}: {self.reason}"
@@ -133,10 +138,8 @@ class APIStatusError(PikError):
         url: str = "",
         redact: Callable[[str], str] = _no_redaction,
     ) -> None:
-        received = content.decode("utf-8", errors="replace")
-        text = redact(received)
+        self.content, text = _redacted_body(content, redact)
         self.status_code = status_code
-        self.content = content if text == received else text.encode()
         self.headers = httpx.Headers({name: redact(value) for name, value in (headers or {}).items()})
         self.body: Any = None
         self.code: str | None = None
