@@ -491,12 +491,11 @@ class Client:
         while True:
             streamed = http.send(request, stream=True, auth=self._auth_for(request), follow_redirects=False)
             try:
-                content = _read_capped(streamed.iter_bytes(), self.max_response_bytes)
+                response = _read_capped(streamed, self.max_response_bytes)
             finally:
                 streamed.close()
-            if content is None:
+            if response is None:
                 raise self._too_large(operation, request, streamed.status_code)
-            response = _whole(streamed, content)
             following = self._redirect(request, streamed, hops)
             if following is None:
                 return response
@@ -529,35 +528,112 @@ class Client:
         while True:
             streamed = await http.send(request, stream=True, auth=self._auth_for(request), follow_redirects=False)
             try:
-                content = await _aread_capped(streamed.aiter_bytes(), self.max_response_bytes)
+                response = await _aread_capped(streamed, self.max_response_bytes)
             finally:
                 await streamed.aclose()
-            if content is None:
+            if response is None:
                 raise self._too_large(operation, request, streamed.status_code)
-            response = _whole(streamed, content)
             following = self._redirect(request, streamed, hops)
             if following is None:
                 return response
             request, hops = following, hops + 1
 
 
-def _read_capped(chunks: Iterator[bytes], limit: int) -> bytes | None:
-    """The whole body, or None as soon as it grows past `limit` bytes."""
-    body = bytearray()
-    for chunk in chunks:
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
+def _read_capped(streamed: httpx.Response, limit: int) -> httpx.Response | None:
+    """`streamed` read whole, or None as soon as its body grows past `limit` bytes.
+
+    A body sent as it is (no Content-Encoding) is refused unread when its Content-Length is over
+    the cap, and otherwise read by httpx itself through a stream that stops at the cap, so the
+    response needs no copy. A compressed body may decode to far more than was received: it is
+    decoded chunk by chunk, counted as it grows, and the decoded body put in a new response.
+    """
+    if _compressed(streamed):
+        body = bytearray()
+        for chunk in streamed.iter_bytes():
+            body += chunk
+            if len(body) > limit:
+                return None
+        return _whole(streamed, bytes(body))
+    if _declared_length(streamed) > limit:
+        return None
+    assert isinstance(streamed.stream, httpx.SyncByteStream)
+    capped = _CappedStream(streamed.stream, limit)
+    streamed.stream = capped
+    streamed.read()
+    return None if capped.over else streamed
 
 
-async def _aread_capped(chunks: AsyncIterator[bytes], limit: int) -> bytes | None:
-    body = bytearray()
-    async for chunk in chunks:
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
+async def _aread_capped(streamed: httpx.Response, limit: int) -> httpx.Response | None:
+    """`_read_capped`, asynchronously."""
+    if _compressed(streamed):
+        body = bytearray()
+        async for chunk in streamed.aiter_bytes():
+            body += chunk
+            if len(body) > limit:
+                return None
+        return _whole(streamed, bytes(body))
+    if _declared_length(streamed) > limit:
+        return None
+    assert isinstance(streamed.stream, httpx.AsyncByteStream)
+    capped = _AsyncCappedStream(streamed.stream, limit)
+    streamed.stream = capped
+    await streamed.aread()
+    return None if capped.over else streamed
+
+
+def _compressed(response: httpx.Response) -> bool:
+    return response.headers.get("Content-Encoding", "identity").strip().lower() not in ("identity", "")
+
+
+def _declared_length(response: httpx.Response) -> int:
+    """The length of the body the server announced, or 0 when it announced none (or nonsense).
+
+    An answer to HEAD, a 204 or a 304 has no body, whatever its Content-Length says.
+    """
+    if response.status_code in (204, 304) or response.request.method == "HEAD":
+        return 0
+    value = response.headers.get("Content-Length", "").strip()
+    return int(value) if value.isascii() and value.isdigit() else 0
+
+
+class _CappedStream(httpx.SyncByteStream):
+    """A response's stream that ends once more than `limit` bytes went through, and says so."""
+
+    def __init__(self, stream: httpx.SyncByteStream, limit: int) -> None:
+        self.stream = stream
+        self.left = limit
+        self.over = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.stream:
+            self.left -= len(chunk)
+            if self.left < 0:
+                self.over = True
+                return
+            yield chunk
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+class _AsyncCappedStream(httpx.AsyncByteStream):
+    """`_CappedStream`, asynchronously."""
+
+    def __init__(self, stream: httpx.AsyncByteStream, limit: int) -> None:
+        self.stream = stream
+        self.left = limit
+        self.over = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self.stream:
+            self.left -= len(chunk)
+            if self.left < 0:
+                self.over = True
+                return
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()
 
 
 def _whole(streamed: httpx.Response, content: bytes) -> httpx.Response:

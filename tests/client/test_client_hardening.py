@@ -4,6 +4,7 @@ are capped. And the entry points' own rules: where the key and URL come from, ty
 
 from __future__ import annotations
 
+import gzip
 import pickle
 import traceback
 from collections.abc import AsyncIterator, Iterator
@@ -188,6 +189,108 @@ async def test_an_endless_body_fails_at_the_cap_async() -> None:
     ) as pik:
         with pytest.raises(errors.ResponseTooLargeError):
             await pik.payment_links.get("pl_1")
+
+
+def capped_client(transport: httpx.MockTransport, cap: int) -> AuthenticatedClient:
+    return AuthenticatedClient(
+        BASE_URL, TOKEN, max_response_bytes=cap, httpx_args={"transport": transport}
+    )
+
+
+def test_a_content_length_over_the_cap_is_refused_before_reading() -> None:
+    stream = Endless()
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(200, headers={"Content-Length": "1000001"}, stream=stream)
+    )
+    with pytest.raises(errors.ResponseTooLargeError):
+        get_payment_link.sync("pl_1", client=capped_client(transport, 1_000_000))
+    assert stream.sent == 0
+
+
+def test_the_content_length_of_a_304_is_no_body_to_refuse() -> None:
+    # A 304 announces the length of the representation it does not send.
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(304, headers={"Content-Length": "1000001"})
+    )
+    with pytest.raises(errors.APIStatusError) as caught:
+        get_payment_link.sync("pl_1", client=capped_client(transport, 1_000_000))
+    assert not isinstance(caught.value, errors.ResponseTooLargeError)
+    assert caught.value.status_code == 304
+
+
+def test_a_content_length_that_lies_does_not_lift_the_cap() -> None:
+    stream = Endless()
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(200, headers={"Content-Length": "10"}, stream=stream)
+    )
+    with pytest.raises(errors.ResponseTooLargeError):
+        get_payment_link.sync("pl_1", client=capped_client(transport, 1_000_000))
+    assert stream.sent < 2_000_000
+
+
+def test_a_body_exactly_at_the_cap_is_accepted_and_one_byte_more_is_not() -> None:
+    body = httpx.Response(200, json=LINK).content
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=body))
+    assert (
+        get_payment_link.sync("pl_1", client=capped_client(transport, len(body))).id == LINK["id"]
+    )
+    with pytest.raises(errors.ResponseTooLargeError):
+        get_payment_link.sync("pl_1", client=capped_client(transport, len(body) - 1))
+
+
+def gzipped(body: bytes) -> httpx.MockTransport:
+    packed = gzip.compress(body)
+    return httpx.MockTransport(
+        lambda request: httpx.Response(
+            200,
+            headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+            content=packed,
+        )
+    )
+
+
+def test_a_compressed_body_is_capped_as_it_decodes_not_as_it_arrives() -> None:
+    # 2 MB of JSON that compresses to a few KB: under the cap as received, over it decoded.
+    bomb = b'{"id": "' + b"0" * 2_000_000 + b'"}'
+    assert len(gzip.compress(bomb)) < 100_000
+    with pytest.raises(errors.ResponseTooLargeError):
+        get_payment_link.sync("pl_1", client=capped_client(gzipped(bomb), 100_000))
+
+
+def test_a_compressed_body_under_the_cap_is_decoded() -> None:
+    body = httpx.Response(200, json=LINK).content
+    detailed = get_payment_link.sync_detailed(
+        "pl_1", client=capped_client(gzipped(body), len(body))
+    )
+    assert detailed.parsed.id == LINK["id"]
+    assert detailed.content == body
+
+
+@pytest.mark.anyio
+async def test_the_cap_holds_for_a_content_length_and_a_compressed_body_async() -> None:
+    bomb = b'{"id": "' + b"0" * 2_000_000 + b'"}'
+    declared = httpx.MockTransport(
+        lambda request: httpx.Response(
+            200, headers={"Content-Length": "100001"}, stream=AsyncEndless()
+        )
+    )
+    body = httpx.Response(200, json=LINK).content
+    for transport in (declared, gzipped(bomb)):
+        async with AsyncPik(
+            api_key=TOKEN,
+            base_url=BASE_URL,
+            max_response_bytes=100_000,
+            http_client=httpx.AsyncClient(transport=transport),
+        ) as pik:
+            with pytest.raises(errors.ResponseTooLargeError):
+                await pik.payment_links.get("pl_1")
+    async with AsyncPik(
+        api_key=TOKEN,
+        base_url=BASE_URL,
+        max_response_bytes=len(body),
+        http_client=httpx.AsyncClient(transport=gzipped(body)),
+    ) as pik:
+        assert (await pik.payment_links.get("pl_1")).id == LINK["id"]
 
 
 # The entry points
