@@ -62,8 +62,8 @@ def machine_lines() -> list[str]:
         f"{_os_name()}.",
         f"Tools: {wrk}; Prism {prism} on Node {_tool_version(['node', '--version'])}; "
         f"uvicorn {version('uvicorn')}, uvloop {version('uvloop')}, httptools "
-        f"{version('httptools')}; Connexion {version('connexion')}; Starlette "
-        f"{version('starlette')}; schemathesis {version('schemathesis')}.",
+        f"{version('httptools')}; Starlette {version('starlette')}, jsonschema-rs "
+        f"{version('jsonschema-rs')}, orjson {version('orjson')}; schemathesis {version('schemathesis')}.",
     ]
 
 

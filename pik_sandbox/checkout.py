@@ -13,11 +13,12 @@ ground.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
 
 from pik_sandbox.errors import SandboxError
 from pik_sandbox.pages import CHECKOUT_PATH, render_link
@@ -84,6 +85,6 @@ async def checkout(request: Request) -> Response:
     return await show_checkout(request)
 
 
-def add_routes(app: Any) -> None:
-    """Serve the checkout page on `app` (a Connexion AsyncApp)."""
-    app.add_url_rule(CHECKOUT_PATH, "checkout", checkout, methods=["GET", "POST"])
+def routes() -> list[Route]:
+    """The checkout page's route."""
+    return [Route(CHECKOUT_PATH, checkout, methods=["GET", "POST"])]

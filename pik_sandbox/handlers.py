@@ -4,8 +4,9 @@ They are coroutines on the event loop; the store they await runs its SQL on thre
 a busy database delays only the requests that need it. Domain exceptions (a broken rule, a final
 link, storage that cannot take the call) become SandboxErrors here or in the app's error handlers.
 
-Connexion has already checked every request against openapi.yaml (types, patterns, ranges,
-required fields, unknown fields) and authenticated its key; `user` is the caller's account.
+The app has already checked every request against openapi.yaml (types, patterns, ranges,
+required fields, unknown fields) and authenticated its key; `user` is the caller's account and
+`sandbox` the sandbox serving it.
 """
 
 from __future__ import annotations
@@ -13,23 +14,19 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from connexion import context as connexion_context  # type: ignore[import-untyped]
 
 from pik_sandbox.domain import RuleBroken, check_new_link
 from pik_sandbox.errors import SandboxError, cut_short, not_found
-from pik_sandbox.state import Sandbox, sandbox_from_scope
+from pik_sandbox.state import Sandbox
 from pik_sandbox.store import FINAL_STATUSES, TransitionRefused, WebhookRecord
 
 JSONObject = dict[str, Any]
 
 
-def _sandbox() -> Sandbox:
-    return sandbox_from_scope(connexion_context.scope)
-
-
-async def create_payment_link(body: JSONObject, user: str) -> tuple[JSONObject, int]:
+async def create_payment_link(
+    sandbox: Sandbox, body: JSONObject, user: str
+) -> tuple[JSONObject, int]:
     """createPaymentLink: store a new active link and return it with its checkout URL."""
-    sandbox = _sandbox()
     amount: str = body["amount"]
     currency: str = body["currency"]
     try:
@@ -47,10 +44,9 @@ async def create_payment_link(body: JSONObject, user: str) -> tuple[JSONObject, 
 
 
 async def list_payment_links(
-    user: str, limit: int = 20, offset: int = 0, status: str | None = None
+    sandbox: Sandbox, user: str, limit: int = 20, offset: int = 0, status: str | None = None
 ) -> JSONObject:
     """listPaymentLinks: one page of the caller's links, newest first, and the filtered total."""
-    sandbox = _sandbox()
     page = await sandbox.store.list_links(account=user, status=status, limit=limit, offset=offset)
     return {
         "data": [sandbox.link_json(link) for link in page.links],
@@ -60,18 +56,18 @@ async def list_payment_links(
     }
 
 
-async def get_payment_link(id_: str, user: str) -> JSONObject:
+async def get_payment_link(sandbox: Sandbox, id_: str, user: str) -> JSONObject:
     """getPaymentLink: one of the caller's links; any other id is a 404."""
-    sandbox = _sandbox()
     link = await sandbox.store.get(id_, account=user)
     if link is None:
         raise not_found()
     return sandbox.link_json(link)
 
 
-async def simulate_payment_link(id_: str, body: JSONObject, user: str) -> JSONObject:
+async def simulate_payment_link(
+    sandbox: Sandbox, id_: str, body: JSONObject, user: str
+) -> JSONObject:
     """simulatePaymentLink: force one of the caller's active links into a final state."""
-    sandbox = _sandbox()
     target: str = body["status"]
     if target not in FINAL_STATUSES:
         # A final status the document lists but the sandbox does not know how to reach yet.
@@ -100,7 +96,7 @@ def _webhook_json(webhook: WebhookRecord, *, with_secret: bool = False) -> JSONO
     return body
 
 
-async def create_webhook(body: JSONObject, user: str) -> tuple[JSONObject, int]:
+async def create_webhook(sandbox: Sandbox, body: JSONObject, user: str) -> tuple[JSONObject, int]:
     """createWebhook: register an endpoint; its secret is returned here only.
 
     Unlike PIK, plain http:// and loopback URLs are accepted, so that a developer's machine can
@@ -115,11 +111,11 @@ async def create_webhook(body: JSONObject, user: str) -> tuple[JSONObject, int]:
         raise SandboxError(
             422, f"url: {cut_short(url, 60)!r} is not an http:// or https:// URL with a host."
         )
-    webhook = await _sandbox().store.create_webhook(account=user, url=url, events=body["events"])
+    webhook = await sandbox.store.create_webhook(account=user, url=url, events=body["events"])
     return _webhook_json(webhook, with_secret=True), 201
 
 
-async def list_webhooks(user: str) -> JSONObject:
+async def list_webhooks(sandbox: Sandbox, user: str) -> JSONObject:
     """listWebhooks: every endpoint of the caller's account, oldest first, without secrets."""
-    webhooks = await _sandbox().store.list_webhooks(account=user)
+    webhooks = await sandbox.store.list_webhooks(account=user)
     return {"data": [_webhook_json(webhook) for webhook in webhooks], "total": len(webhooks)}

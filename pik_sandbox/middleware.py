@@ -1,11 +1,10 @@
-"""ASGI middleware around Connexion's stack: body limits, the sandbox in scope, access logs,
-and per-key rate limits."""
+"""The ASGI middleware around the whole sandbox: body limits, the sandbox in scope, access logs,
+and a last answer in PIK's shape for anything unexpected."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
@@ -14,7 +13,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pik_sandbox.errors import SandboxError, cut_short, render, unknown_path
 from pik_sandbox.logs import REDACTED, Redactor
 from pik_sandbox.paths import is_slash_variant
-from pik_sandbox.settings import CREATION_OPERATIONS
 from pik_sandbox.state import Sandbox, with_sandbox
 
 access_logger = logging.getLogger("pik_sandbox.access")
@@ -34,12 +32,13 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 class SandboxMiddleware:
     """Outermost layer: puts the sandbox in the scope, bounds the body, writes the access log,
-    and answers a path with a stray trailing slash before Starlette would redirect it.
+    answers a path with a stray trailing slash before Starlette would redirect it, and answers
+    whatever was raised unexpectedly as a 500 in PIK's shape.
 
-    The whole body (at most `max_body_bytes`) is read here before Connexion sees it, so an
-    oversized one is refused with a 413 whether or not it announced its length, and the
-    validators downstream always get an exact Content-Length. A body must come uncompressed, as
-    UTF-8; Connexion then sees a bare, lower-case media type as Content-Type.
+    The whole body (at most `max_body_bytes`) is read here before any route sees it, so an
+    oversized one is refused with a 413 whether or not it announced its length, and the routes
+    always get an exact Content-Length. A body must come uncompressed, as UTF-8; the routes then
+    see a bare, lower-case media type as Content-Type.
     """
 
     def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
@@ -64,6 +63,13 @@ class SandboxMiddleware:
 
         try:
             await self._handle(with_sandbox(scope, self.sandbox), receive, logged_send)
+        except Exception as exc:
+            if status_holder:
+                self._log(scope, status_holder[0], started)
+                raise
+            # Nothing answered yet: the client gets PIK's shape, the log the traceback.
+            answer = render(scope["path"], _unexpected(exc))
+            await answer(scope, receive, logged_send)
         except BaseException:
             self._log(scope, status_holder[0] if status_holder else 500, started)
             raise
@@ -79,8 +85,7 @@ class SandboxMiddleware:
                 return  # The client went away before sending the whole body.
             content_type = _header(scope, b"content-type")
             if body and content_type is None:
-                # Connexion would validate such a body as JSON but hand it to the handler as
-                # bytes.
+                # Which parser would read it? The body's media type is never guessed.
                 raise SandboxError(415, "A request body needs a Content-Type: application/json.")
             encoding = (_header(scope, b"content-encoding") or b"").decode("latin-1").strip()
             if body and encoding.lower() not in ("", "identity"):
@@ -98,6 +103,10 @@ class SandboxMiddleware:
             answer = render(scope["path"], refused, headers={"Connection": "close"})
             await answer(scope, receive, send)
             return
+        if content_type is None and not _announces_body(scope):
+            # No body was read, so none needs replaying, and no header needs rewriting.
+            await self.app(scope, receive, send)
+            return
         headers = [
             (key, value)
             for key, value in scope["headers"]
@@ -105,9 +114,8 @@ class SandboxMiddleware:
         ]
         headers.append((b"content-length", str(len(body)).encode()))
         if content_type is not None:
-            # Connexion's validator decodes with the charset while the handler's JSON parser
-            # ignores it; with none left, both read the same text. Lower case, because
-            # Connexion's choice of validator, and whether the handler gets JSON, depend on it.
+            # UTF-8 was checked above, so no charset is left to read differently; lower case,
+            # as the operation's media types are compared with it.
             headers.append((b"content-type", media_type.encode("latin-1")))
         scope["headers"] = headers
         replayed = False
@@ -183,9 +191,21 @@ class SandboxMiddleware:
         return target
 
 
+def _announces_body(scope: Scope) -> bool:
+    return any(
+        key.lower() in (b"content-length", b"transfer-encoding") for key, _ in scope["headers"]
+    )
+
+
+def _unexpected(exc: Exception) -> SandboxError:
+    from pik_sandbox.app import internal_error
+
+    return internal_error(exc)
+
+
 def _parse_content_type(value: bytes) -> tuple[str, str | None]:
     """A Content-Type's media type and its charset (both lower-cased, as neither is
-    case-sensitive; Connexion's lookups are), with no other parameters."""
+    case-sensitive), with no other parameters."""
     media_type, *parameters = value.decode("latin-1").split(";")
     charset = None
     for parameter in parameters:
@@ -197,38 +217,3 @@ def _parse_content_type(value: bytes) -> tuple[str, str | None]:
 
 def _too_large(limit: int) -> str:
     return f"The request body is larger than {limit // 1024} KiB; send a smaller body."
-
-
-class RateLimitMiddleware:
-    """PIK's per-key limits: creations and all other calls each over a rolling minute.
-
-    Placed after Connexion's security layer, so the caller's account is known, and before request
-    validation, so every authenticated call counts, valid or not.
-    """
-
-    def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
-        """Wrap `app`, applying `sandbox`'s limits."""
-        self.app = app
-        self.sandbox = sandbox
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Count the request against its key, or refuse it with a 429."""
-        if scope["type"] == "http" and self.sandbox.settings.rate_limit:
-            extensions: MutableMapping[str, Any] = scope.get("extensions") or {}
-            account = (extensions.get("connexion_context") or {}).get("user")
-            operation = (extensions.get("connexion_routing") or {}).get("operation_id")
-            if account is not None:
-                creating = operation in CREATION_OPERATIONS
-                limiter = (
-                    self.sandbox.creation_limiter if creating else self.sandbox.general_limiter
-                )
-                retry_after = limiter.acquire(account)
-                if retry_after is not None:
-                    what = "creations" if creating else "requests"
-                    raise SandboxError(
-                        429,
-                        f"Rate limit of {limiter.limit} {what} a minute exceeded; "
-                        f"retry in {retry_after} seconds.",
-                        headers={"Retry-After": str(retry_after)},
-                    )
-        await self.app(scope, receive, send)

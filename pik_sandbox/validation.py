@@ -1,32 +1,29 @@
-"""Request validators that keep Connexion's checks but word their failures for people.
+"""Checking requests (and, on request, responses) against the document's schemas, worded for
+people.
 
-Connexion's own messages embed whole JSON Schema dumps, and it answers a body that is not valid
-UTF-8 with a 500; these subclasses give a short 400 instead.
+Each schema is compiled once by jsonschema-rs, which answers whether a value is valid; only when
+it is not does the Python `jsonschema` library find the failure to describe, so an answer's
+wording does not depend on the fast path. `format`s are checked by `jsonschema`'s own checkers
+in both, so the two always agree on what is valid.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import Iterator, Mapping
 from functools import cache
-from typing import Any
+from typing import Any, Final
 
-from connexion.exceptions import BadRequestProblem  # type: ignore[import-untyped]
-from connexion.json_schema import Draft4RequestValidator  # type: ignore[import-untyped]
-from connexion.utils import is_nullable  # type: ignore[import-untyped]
-from connexion.validators import (  # type: ignore[import-untyped]
-    JSONRequestBodyValidator,
-    ParameterValidator,
-)
+import jsonschema_rs
 from jsonschema import Draft4Validator, ValidationError
 from jsonschema.validators import extend
-from starlette.datastructures import QueryParams
 
-from pik_sandbox.errors import cut_short
+from pik_sandbox.errors import SandboxError, cut_short
 
 _MAX_SHOWN = 40
 _PLAIN_INTEGER = re.compile(r"-?[0-9]+")
+_FORMAT_CHECKER: Final = Draft4Validator.FORMAT_CHECKER
 
 
 @cache
@@ -58,9 +55,17 @@ def _ecma_pattern(
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-# Connexion's validators, with `pattern` checked as the document means it.
-BodySchemaValidator: Any = extend(Draft4RequestValidator, {"pattern": _ecma_pattern})
+# Draft 4 (OpenAPI 3.0's schemas), with `pattern` checked as the document means it.
 SchemaValidator: Any = extend(Draft4Validator, {"pattern": _ecma_pattern})
+
+
+def _format_checks() -> dict[str, Any]:
+    """jsonschema's checker for each format it knows, for jsonschema-rs to call."""
+
+    def checker(name: str) -> Any:
+        return lambda value: _FORMAT_CHECKER.conforms(value, name)
+
+    return {name: checker(name) for name in _FORMAT_CHECKER.checkers}
 
 
 def _shown(value: Any) -> str:
@@ -117,6 +122,94 @@ def describe(error: ValidationError, subject: str | None = None) -> str:
     return f"{field}: {message}."
 
 
+class SchemaCheck:
+    """One schema of the document, compiled: whether a value fits it, and if not, why."""
+
+    def __init__(self, schema: Mapping[str, Any], subject: str | None = None) -> None:
+        """Compile `schema` (its references resolved); `subject` names the value in messages
+        when the failure is at its root."""
+        self.schema = dict(schema)
+        self.subject = subject
+        self._fast = jsonschema_rs.Draft4Validator(
+            self.schema, validate_formats=True, formats=_format_checks()
+        )
+        self._full: Any = None
+
+    def is_valid(self, value: Any) -> bool:
+        """Whether `value` fits the schema."""
+        return bool(self._fast.is_valid(value))
+
+    def problem(self, value: Any, subject: str | None = None) -> str | None:
+        """A sentence naming what is wrong with `value`, or None when it fits."""
+        if self._fast.is_valid(value):
+            return None
+        if self._full is None:
+            self._full = SchemaValidator(self.schema, format_checker=_FORMAT_CHECKER)
+        error = next(iter(self._full.iter_errors(value)), None)
+        if error is not None:
+            return describe(error, subject or self.subject)
+        # The two libraries disagree: keep the compiled verdict, in its own words.
+        first = next(iter(self._fast.iter_errors(value)))
+        field = subject or self.subject or "body"
+        return f"{field}: {cut_short(str(first.message), 200)}."
+
+
+def bad_request(message: str) -> SandboxError:
+    """The 400 for a request that does not match the document."""
+    return SandboxError(400, message)
+
+
+class ParameterRule:
+    """A path or query parameter of an operation: found, converted to its type, and checked."""
+
+    def __init__(self, parameter: Mapping[str, Any], argument: str) -> None:
+        """Read one (resolved) parameter object of the document; `argument` is the keyword the
+        handler takes it as."""
+        self.name: str = parameter["name"]
+        self.location: str = parameter["in"]
+        self.required = bool(parameter.get("required", False))
+        schema: Mapping[str, Any] = parameter.get("schema", {})
+        self.type = schema.get("type")
+        self.default = schema.get("default")
+        self.argument = argument
+        self.subject = f"{self.location} parameter '{self.name}'"
+        self.check = SchemaCheck(schema, subject=self.subject)
+
+    def value(self, given: list[str]) -> Any:
+        """The parameter's value from the strings the request gave for it (a query may repeat
+        one, refused by `plain` first), converted and checked; its default when absent."""
+        if not given:
+            if self.required:
+                raise bad_request(f"Missing {self.location} parameter '{self.name}'.")
+            return self.default
+        return self.converted(given[0])
+
+    def plain(self, given: list[str]) -> None:
+        """Refuse a repeated value, or an integer not written in plain digits (Python's int()
+        would also take `1_0`, `+5`, ` 5` and non-ASCII digits)."""
+        if len(given) > 1:
+            raise bad_request(f"{self.subject}: given {len(given)} times; give it once.")
+        if given and self.type == "integer" and not _PLAIN_INTEGER.fullmatch(given[0]):
+            raise bad_request(
+                f"{self.subject}: {_shown(given[0])} is not an integer in plain digits, such as 20."
+            )
+
+    def converted(self, text: str) -> Any:
+        """`text` as the parameter's type, checked against its schema."""
+        value: Any = text
+        if self.type == "integer":
+            value = int(text)
+        elif self.type == "number":
+            try:
+                value = float(text)
+            except ValueError:
+                value = text
+        problem = self.check.problem(value)
+        if problem is not None:
+            raise bad_request(problem)
+        return value
+
+
 def _reject_lone_surrogates(value: Any, path: str = "") -> None:
     """Refuse strings with unpaired \\uD800-\\uDFFF escapes: JSON allows them, UTF-8 cannot
     store them."""
@@ -125,8 +218,8 @@ def _reject_lone_surrogates(value: Any, path: str = "") -> None:
             value.encode("utf-8")
         except UnicodeEncodeError:
             field = path or "body"
-            raise BadRequestProblem(
-                detail=f"{field}: contains an unpaired surrogate escape, which is not text."
+            raise bad_request(
+                f"{field}: contains an unpaired surrogate escape, which is not text."
             ) from None
     elif isinstance(value, dict):
         for key, item in value.items():
@@ -142,108 +235,48 @@ def _object_without_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any
     body: dict[str, Any] = {}
     for key, value in pairs:
         if key in body:
-            raise BadRequestProblem(
-                detail=f"The request body gives {_shown(key)} more than once; send it once."
-            )
+            raise bad_request(f"The request body gives {_shown(key)} more than once; send it once.")
         body[key] = value
     return body
 
 
-class ReadableJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
-    """Connexion's JSON body validation with short messages and no 500 on undecodable bytes.
-
-    The sandbox's middleware accepts JSON as UTF-8 only and leaves no charset in Content-Type,
-    so this validator and the handler decode the same bytes the same way.
-    """
-
-    async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Any) -> Any:
-        raw = b"".join([chunk async for chunk in stream])
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise BadRequestProblem(
-                detail=f"The request body is not valid UTF-8 text (byte {error.start}); "
-                "send JSON encoded as UTF-8."
-            ) from None
-        if not text:
-            return None
-        try:
-            body = json.loads(text, object_pairs_hook=_object_without_repeated_keys)
-            _reject_lone_surrogates(body)
-            return body
-        except json.JSONDecodeError as error:
-            raise BadRequestProblem(
-                detail=f"The request body is not valid JSON: {error.msg} "
-                f"(line {error.lineno}, column {error.colno})."
-            ) from None
-        except ValueError:
-            # Python refuses to read an integer of more than 4300 digits.
-            raise BadRequestProblem(
-                detail="The request body holds a number too long to read; send a shorter one."
-            ) from None
-        except RecursionError:
-            raise BadRequestProblem(detail="The request body is nested too deeply.") from None
-
-    @property
-    def _validator(self) -> Any:
-        return BodySchemaValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
-
-    def _validate(self, body: Any) -> dict[str, Any] | None:
-        if body is None:
-            raise BadRequestProblem(detail="The request body must be a JSON object, not empty.")
-        try:
-            self._validator.validate(body)
-        except ValidationError as error:
-            raise BadRequestProblem(detail=describe(error)) from None
-        except RecursionError:
-            raise BadRequestProblem(detail="The request body is nested too deeply.") from None
-        return None
+def parse_json_body(raw: bytes) -> Any:
+    """A request body's JSON value: UTF-8 text, each object's keys once, no lone surrogates, no
+    number too long to read, not nested too deeply; else a 400 saying which."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise bad_request(
+            f"The request body is not valid UTF-8 text (byte {error.start}); "
+            "send JSON encoded as UTF-8."
+        ) from None
+    try:
+        body = json.loads(text, object_pairs_hook=_object_without_repeated_keys)
+        _reject_lone_surrogates(body)
+        return body
+    except json.JSONDecodeError as error:
+        raise bad_request(
+            f"The request body is not valid JSON: {error.msg} "
+            f"(line {error.lineno}, column {error.colno})."
+        ) from None
+    except SandboxError:
+        raise
+    except ValueError:
+        # Python refuses to read an integer of more than 4300 digits.
+        raise bad_request(
+            "The request body holds a number too long to read; send a shorter one."
+        ) from None
+    except RecursionError:
+        raise bad_request("The request body is nested too deeply.") from None
 
 
-class ReadableParameterValidator(ParameterValidator):  # type: ignore[misc]
-    """Connexion's parameter validation, naming the parameter instead of dumping its schema.
-
-    Connexion takes the last of a repeated query parameter and reads integers with Python's
-    int(), which also accepts `1_0`, `+5`, ` 5` and non-ASCII digits: a query parameter is
-    refused unless given once and, when an integer, written in plain digits.
-    """
-
-    def validate(self, scope: Any) -> None:
-        """Check the query as sent, then as Connexion reads it."""
-        query = QueryParams(scope.get("query_string", b""))
-        for param in self.parameters.get("query", []):
-            name = param["name"]
-            values = query.getlist(name)
-            if len(values) > 1:
-                raise BadRequestProblem(
-                    detail=f"query parameter '{name}': given {len(values)} times; give it once."
-                )
-            if (
-                values
-                and param.get("schema", {}).get("type") == "integer"
-                and not _PLAIN_INTEGER.fullmatch(values[0])
-            ):
-                raise BadRequestProblem(
-                    detail=f"query parameter '{name}': {_shown(values[0])} is not an integer in "
-                    "plain digits, such as 20."
-                )
-        super().validate(scope)
-
-    @staticmethod
-    def validate_parameter(
-        parameter_type: str, value: Any, param: dict[str, Any], param_name: str | None = None
-    ) -> str | None:
-        """A message for an invalid parameter value, or None when it is valid."""
-        name = param_name or param["name"]
-        if is_nullable(param) and value is None:
-            return None
-        if value is None:
-            if param.get("required"):
-                return f"Missing {parameter_type} parameter '{name}'."
-            return None
-        schema = param.get("schema", param)
-        try:
-            SchemaValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER).validate(value)
-        except ValidationError as error:
-            return describe(error, subject=f"{parameter_type} parameter '{name}'")
-        return None
+def check_body(check: SchemaCheck, body: Any) -> None:
+    """Refuse a body that does not fit its schema (`null` and nothing alike)."""
+    if body is None:
+        raise bad_request("The request body must be a JSON object, not empty.")
+    try:
+        problem = check.problem(body)
+    except RecursionError:
+        raise bad_request("The request body is nested too deeply.") from None
+    if problem is not None:
+        raise bad_request(problem)
