@@ -158,6 +158,8 @@ class SandboxMiddleware:
         return bytes(body)
 
     def _log(self, scope: Scope, status: int | None, started: float) -> None:
+        if not access_logger.isEnabledFor(logging.INFO):
+            return  # The line's parts cost more to build than the request itself.
         client = scope.get("client")
         host = f"{client[0]}:{client[1]}" if client else "-"
         elapsed_ms = (time.perf_counter() - started) * 1000
