@@ -19,7 +19,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Final
 
-from benchmarks import client_overhead, plan, property_tests, scale, serving, webhooks
+from benchmarks import client_overhead, plan, property_tests, scale, serving, startup, webhooks
 from benchmarks.load import WRK
 from benchmarks.processes import PRISM, ROOT
 from benchmarks.report import Table
@@ -63,7 +63,8 @@ def machine_lines() -> list[str]:
         f"Tools: {wrk}; Prism {prism} on Node {_tool_version(['node', '--version'])}; "
         f"uvicorn {version('uvicorn')}, uvloop {version('uvloop')}, httptools "
         f"{version('httptools')}; Starlette {version('starlette')}, jsonschema-rs "
-        f"{version('jsonschema-rs')}, orjson {version('orjson')}; schemathesis {version('schemathesis')}.",
+        f"{version('jsonschema-rs')}, orjson {version('orjson')}; schemathesis "
+        f"{version('schemathesis')}.",
     ]
 
 
@@ -100,6 +101,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                 ),
             ),
             ("sandbox serving", lambda: serving.tables(serving.measure(run.load, workdir))),
+            (
+                "startup",
+                lambda: [startup.table(startup.measure(1 if run.smoke else 5, workdir))],
+            ),
             (
                 "scale",
                 lambda: scale.tables(scale.measure(run.load, run.scale_links, workdir)),
