@@ -51,20 +51,23 @@ def canned_transport() -> httpx.MockTransport:
     return httpx.MockTransport(answer)
 
 
-def best_of(run: Callable[[], object], rounds: int, repeat: int) -> float:
-    """The fastest of `repeat` batches, in seconds per call: the least disturbed by the machine."""
-    samples = []
+def best_of(runs: tuple[Callable[[], object], ...], rounds: int, repeat: int) -> list[float]:
+    """For each of `runs`, the fastest of `repeat` batches, in seconds per call: the least
+    disturbed by the machine. The batches of the contenders are taken in turn, so that a spell of
+    load from other work on a shared machine slows them alike instead of one of them only."""
+    samples: list[list[float]] = [[] for _ in runs]
     # As timeit does: a collection that happens to land in one side's batch is not its cost.
     gc.disable()
     try:
         for _ in range(repeat):
-            start = time.perf_counter()
-            for _ in range(rounds):
-                run()
-            samples.append((time.perf_counter() - start) / rounds)
+            for run, times in zip(runs, samples, strict=True):
+                start = time.perf_counter()
+                for _ in range(rounds):
+                    run()
+                times.append((time.perf_counter() - start) / rounds)
     finally:
         gc.enable()
-    return min(samples)
+    return [min(times) for times in samples]
 
 
 def measure(rounds: int = 2000, repeat: int = 7) -> list[tuple[str, float, float, float]]:
@@ -95,7 +98,7 @@ def measure(rounds: int = 2000, repeat: int = 7) -> list[tuple[str, float, float
         n = rounds if name == "one link" else rounds // 10
         for call in calls:
             call()  # warm up
-        raw_s, low_s, resource_s = (best_of(call, n, repeat) for call in calls)
+        raw_s, low_s, resource_s = best_of(calls, n, repeat)
         results.append((name, raw_s, low_s, resource_s))
     return results
 
@@ -125,7 +128,10 @@ def tables(results: list[tuple[str, float, float, float]]) -> list[Table]:
             f"{resource_s * 1e6:.1f} µs",
             f"{over:.3f}x ({'yes' if over <= RESOURCE_GOAL else 'NO'})",
         )
-    table.notes.append("Best of 7 batches per case; garbage collection paused while timing.")
+    table.notes.append(
+        "Best of 7 batches per case, the three sides' batches taken in turn; garbage collection"
+        " paused while timing."
+    )
     return [table]
 
 
