@@ -45,6 +45,9 @@ CREATE TABLE IF NOT EXISTS payment_links (
     seq          INTEGER PRIMARY KEY,
     id           TEXT    NOT NULL UNIQUE,
     account      TEXT    NOT NULL,
+    -- 1, 2, 3... in the order the account's links were created, given in the creating
+    -- transaction; links are never deleted, so an account's positions have no gaps.
+    position     INTEGER NOT NULL,
     amount       TEXT    NOT NULL,
     currency     TEXT    NOT NULL,
     description  TEXT,
@@ -55,12 +58,15 @@ CREATE TABLE IF NOT EXISTS payment_links (
     expires_ts   REAL,
     paid_at      TEXT
 );
--- The list, newest first, with and without a status filter; `seq` breaks ties between links
--- created within the same second.
-CREATE INDEX IF NOT EXISTS payment_links_account_seq
-    ON payment_links (account, seq);
-CREATE INDEX IF NOT EXISTS payment_links_account_status_seq
-    ON payment_links (account, status, seq);
+-- The list, newest first: creation order, which also orders links created within the same
+-- second. Positions have no gaps, so the page at `offset` starts at position (links - offset):
+-- a seek in this index, however deep the page.
+CREATE UNIQUE INDEX IF NOT EXISTS payment_links_account_position
+    ON payment_links (account, position);
+-- The list with a status filter; expires_ts is in it so that the `active` filter, which reads it,
+-- is answered from the index alone.
+CREATE INDEX IF NOT EXISTS payment_links_account_status_position
+    ON payment_links (account, status, position, expires_ts);
 -- Active links that carry an expiry time: counting the ones past it stays cheap however large
 -- the account. Links without one (no --link-ttl) are not in this index at all.
 CREATE INDEX IF NOT EXISTS payment_links_expiring
@@ -120,6 +126,19 @@ DELETE FROM link_counts;
 INSERT INTO link_counts (account, status, links)
     SELECT account, status, COUNT(*) FROM payment_links GROUP BY account, status;
 """
+# Databases written before positions existed: their links are numbered in the order of `seq`,
+# which is the order they were created in and the order the list used to follow, and the
+# indexes that position replaces are dropped.
+_NUMBER_LINKS: Final = (
+    "ALTER TABLE payment_links ADD COLUMN position INTEGER",
+    "UPDATE payment_links SET position = numbered.position FROM ("
+    "  SELECT seq, ROW_NUMBER() OVER (PARTITION BY account ORDER BY seq) AS position"
+    "  FROM payment_links"
+    ") AS numbered WHERE payment_links.seq = numbered.seq",
+    "DROP INDEX IF EXISTS payment_links_account_seq",
+    "DROP INDEX IF EXISTS payment_links_account_status_seq",
+    "CREATE UNIQUE INDEX payment_links_account_position ON payment_links (account, position)",
+)
 
 # A link past its expiry time is `expired` whatever its stored status says, so get, list and the
 # list's filter agree without a background job rewriting rows.
@@ -147,6 +166,8 @@ _COUNTED_STATUSES: Final = {
     "deactivated": ("deactivated",),
 }
 _EXPIRED_BY_TIME_SIGN: Final = {None: 0, "active": -1, "expired": 1, "paid": 0, "deactivated": 0}
+# The position the account's next link takes (the unique index answers MAX with one seek).
+_NEXT_POSITION: Final = "SELECT COALESCE(MAX(position), 0) + 1 FROM payment_links WHERE account = ?"
 
 
 @dataclass(frozen=True)
@@ -615,12 +636,15 @@ class PaymentLinkStore:
                 created_at=rfc3339(now),
                 paid_at=None,
             )
+            # The next position of the account, read and taken inside this write transaction:
+            # no other write of this or any process comes in between.
             connection.execute(
-                "INSERT INTO payment_links (id, account, amount, currency, description,"
+                "INSERT INTO payment_links (id, account, position, amount, currency, description,"
                 " status, created_at, created_ts, expires_ts)"
-                " VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?)",
+                f" VALUES (?, ?, ({_NEXT_POSITION}), ?, ?, ?, 'active', ?, ?, ?)",
                 (
                     link.id,
+                    account,
                     account,
                     amount,
                     currency,
@@ -662,23 +686,39 @@ class PaymentLinkStore:
     async def list_links(
         self, *, account: str, status: str | None, limit: int, offset: int
     ) -> PaymentLinkPage:
-        """One page of the account's links, newest first, and how many match in all."""
+        """One page of the account's links, newest first, and how many match in all.
+
+        Without a filter, a deep page costs what the first one does: it starts at a known
+        position. With one, the links before the page are stepped over in the status index,
+        without reading their rows.
+        """
 
         def page(connection: sqlite3.Connection) -> PaymentLinkPage:
             now = self._clock()
             total = self._total(connection, account, status, now)
-            rows = connection.execute(
-                f"SELECT {_COLUMNS} FROM payment_links"
-                f" WHERE account = :account AND {_STATUS_FILTERS.get(status, 'status = :status')}"
-                " ORDER BY seq DESC LIMIT :limit OFFSET :offset",
-                {
-                    "account": account,
-                    "now": now,
-                    "limit": limit,
-                    "offset": offset,
-                    "status": status,
-                },
-            ).fetchall()
+            if status is None:
+                # Positions run 1..links without gaps: the link at `offset` from the newest is
+                # at position (links - offset).
+                rows = connection.execute(
+                    f"SELECT {_COLUMNS} FROM payment_links WHERE account = :account"
+                    " AND position <= (SELECT MAX(position) FROM payment_links"
+                    "                  WHERE account = :account) - :offset"
+                    " ORDER BY position DESC LIMIT :limit",
+                    {"account": account, "now": now, "limit": limit, "offset": max(offset, 0)},
+                ).fetchall()
+            else:
+                rows = connection.execute(
+                    f"SELECT {_COLUMNS} FROM payment_links WHERE account = :account"
+                    f" AND {_STATUS_FILTERS.get(status, 'status = :status')}"
+                    " ORDER BY position DESC LIMIT :limit OFFSET :offset",
+                    {
+                        "account": account,
+                        "now": now,
+                        "limit": limit,
+                        "offset": offset,
+                        "status": status,
+                    },
+                ).fetchall()
             return PaymentLinkPage(links=[_record(row) for row in rows], total=int(total))
 
         return await self._call(self._readers, _in_read_transaction(page))
@@ -877,13 +917,16 @@ class PaymentLinkStore:
         The ids must be new; the kept counts follow, as for any insert."""
 
         def insert(connection: sqlite3.Connection) -> None:
+            (start,) = connection.execute(_NEXT_POSITION, (account,)).fetchone()
             connection.executemany(
-                "INSERT INTO payment_links (id, account, amount, currency, description, status,"
-                " created_at, created_ts, paid_at) VALUES (?, ?, ?, ?, ?, ?, ?, unixepoch(?), ?)",
+                "INSERT INTO payment_links (id, account, position, amount, currency, description,"
+                " status, created_at, created_ts, paid_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, unixepoch(?), ?)",
                 (
                     (
                         link.id,
                         account,
+                        position,
                         link.amount,
                         link.currency,
                         link.description,
@@ -892,7 +935,7 @@ class PaymentLinkStore:
                         link.created_at,
                         link.paid_at,
                     )
-                    for link in links
+                    for position, link in enumerate(links, start)
                 ),
             )
 
@@ -915,6 +958,7 @@ def _prepare(connection: sqlite3.Connection, deadline: float) -> None:
     _wait_at_most(connection, deadline)
     # WAL lets readers run while a write commits, and is persistent in the file.
     connection.execute("PRAGMA journal_mode = WAL")
+    _number_links(connection)
     connection.executescript(_SCHEMA)
     (version,) = connection.execute("PRAGMA user_version").fetchone()
     if version < _SCHEMA_VERSION:
@@ -928,3 +972,29 @@ def _prepare(connection: sqlite3.Connection, deadline: float) -> None:
         )
     finally:
         connection.execute("ROLLBACK")
+
+
+def _has_unnumbered_links(connection: sqlite3.Connection) -> bool:
+    """Whether the file has a payment_links table from before positions existed."""
+    columns = {row["name"] for row in connection.execute("PRAGMA table_info(payment_links)")}
+    return bool(columns) and "position" not in columns
+
+
+def _number_links(connection: sqlite3.Connection) -> None:
+    """Give every link of a database written before positions existed its position, in one
+    transaction: another process opening the same file at the same moment either finds it done
+    or waits for it, and never sees links without positions."""
+    # Looked at first without the write lock, so that an up-to-date file (the usual case) is only
+    # read here, as before.
+    if not _has_unnumbered_links(connection):
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        if _has_unnumbered_links(connection):
+            for statement in _NUMBER_LINKS:
+                connection.execute(statement)
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
