@@ -315,3 +315,207 @@ def test_many_slow_clients_at_once_do_not_starve_the_others(start_sandbox: Start
     finally:
         for sock in slow:
             sock.close()
+
+
+# The head's cap is kept on the bytes that arrive (llhttp has none of its own), so it is exact
+# however the head comes, and whatever the parser would make of it.
+
+KEY_LINE = f"Authorization: Bearer {API_KEY}\r\n".encode()
+LINK_BODY = b'{"amount": "1.00", "currency": "USDT"}'
+
+
+def head_of(size: int) -> bytes:
+    """A GET of the list whose request line and headers take exactly `size` bytes."""
+    start = b"GET /v1/payment-links HTTP/1.1\r\nHost: x\r\n" + KEY_LINE + b"X-Pad: "
+    end = b"\r\n\r\n"
+    return start + b"a" * (size - len(start) - len(end)) + end
+
+
+def send(sock: socket.socket, data: bytes, *, streamed: bool = False) -> None:
+    """`data` at once, or a piece at a time (each in a read of its own, most likely); a server
+    that closes the connection before the end stops the sending."""
+    piece = 1000 if streamed else len(data)
+    try:
+        for start in range(0, len(data), piece):
+            sock.sendall(data[start : start + piece])
+            if streamed:
+                time.sleep(0.01)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
+def read_until_closed(sock: socket.socket, within: float = 5.0) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    data = b""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(65536)
+        except (ConnectionResetError, TimeoutError):
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def statuses_in(data: bytes) -> list[int]:
+    """The statuses of the responses in `data`, in order."""
+    return [int(part[:3]) for part in data.split(b"HTTP/1.1 ")[1:]]
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["at once", "streamed"])
+def test_a_head_of_exactly_the_cap_is_served_and_one_byte_more_is_431(
+    sandbox: SandboxProcess, streamed: bool
+) -> None:
+    for size, expected in ((HEADER_CAP, 200), (HEADER_CAP + 1, 431)):
+        head = head_of(size)
+        assert len(head) == size
+        with connect(sandbox) as sock:
+            send(sock, head, streamed=streamed)
+            status, headers, body = read_answer(sock)
+        assert status == expected, (size, body)
+        if expected == 431:
+            assert_pik_error(status, headers, body, expected=431)
+
+
+def test_whitespace_in_a_head_counts_toward_the_cap(sandbox: SandboxProcess) -> None:
+    # The parser drops the spaces before a value, but they arrived: the head is over the cap.
+    with connect(sandbox) as sock:
+        sock.sendall(
+            b"GET /v1/payment-links HTTP/1.1\r\nHost: x\r\n"
+            + KEY_LINE
+            + b"X-Pad:"
+            + b" " * HEADER_CAP
+            + b"a\r\n\r\n"
+        )
+        status, headers, body = read_answer(sock)
+    assert_pik_error(status, headers, body, expected=431)
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["at once", "streamed"])
+def test_a_request_target_over_the_cap_is_431(sandbox: SandboxProcess, streamed: bool) -> None:
+    request = (
+        b"GET /v1/payment-links?q=" + b"a" * (2 * HEADER_CAP) + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    with connect(sandbox) as sock:
+        send(sock, request, streamed=streamed)
+        status, headers, body = read_answer(sock)
+    assert_pik_error(status, headers, body, expected=431)
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["at once", "streamed"])
+def test_a_pipelined_head_over_the_cap_is_431_after_the_answer_before_it(
+    sandbox: SandboxProcess, streamed: bool
+) -> None:
+    first = b"GET /v1/payment-links HTTP/1.1\r\nHost: x\r\n" + KEY_LINE + b"\r\n"
+    second = head_of(2 * HEADER_CAP)
+    with connect(sandbox) as sock:
+        if streamed:
+            sock.sendall(first + second[:100])
+            send(sock, second[100:], streamed=True)
+        else:
+            send(sock, first + second)
+        answers = read_until_closed(sock)
+    assert statuses_in(answers) == [200, 431]
+    error = json.loads(answers[answers.rindex(b"\r\n\r\n") + 4 :])["error"]
+    assert set(error) == {"code", "message"} and f"{HEADER_CAP // 1024} KiB" in error["message"]
+
+
+def test_trailers_over_the_cap_are_431_and_store_nothing(
+    sandbox: SandboxProcess, api: httpx.Client
+) -> None:
+    before = api.get("/payment-links").json()["total"]
+    with connect(sandbox) as sock:
+        sock.sendall(
+            b"POST /v1/payment-links HTTP/1.1\r\nHost: x\r\n"
+            + KEY_LINE
+            + b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + f"{len(LINK_BODY):x}\r\n".encode()
+            + LINK_BODY
+            + b"\r\n0\r\nX-Trailer: "
+        )
+        send(sock, b"t" * (2 * HEADER_CAP) + b"\r\n\r\n", streamed=True)
+        status, headers, body = read_answer(sock)
+    assert_pik_error(status, headers, body, expected=431)
+    assert api.get("/payment-links").json()["total"] == before
+
+
+# What llhttp would take but HTTP/1.1 (or h11 before it) refuses, or reads two ways.
+REFUSED_FRAMING = {
+    "a coding before chunked": (
+        b"POST /v1/payment-links HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n"
+        b"Content-Type: application/json\r\n\r\n"
+        + f"{len(LINK_BODY):x}\r\n".encode()
+        + LINK_BODY
+        + b"\r\n0\r\n\r\n"
+    ),
+    "the same content-length twice": (
+        b"POST /v1/payment-links HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(LINK_BODY)}\r\nContent-Length: {len(LINK_BODY)}\r\n\r\n".encode()
+        + LINK_BODY
+    ),
+    "two Host fields": (
+        b"POST /v1/payment-links HTTP/1.1\r\nHost: x\r\nHost: y\r\n"
+        b"Content-Type: application/json\r\n"
+        + f"Content-Length: {len(LINK_BODY)}\r\n\r\n".encode()
+        + LINK_BODY
+    ),
+    "an upgrade declined, with a body": (
+        b"POST /v1/payment-links HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n"
+        b"Content-Type: application/json\r\n"
+        + f"Content-Length: {len(LINK_BODY)}\r\n\r\n".encode()
+        + LINK_BODY
+    ),
+    "CONNECT": b"CONNECT x:443 HTTP/1.1\r\nHost: x\r\n\r\n",
+    "a folded header": b"GET /v1/payment-links HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n",
+    "lines ended by LF alone": b"GET /v1/payment-links HTTP/1.1\nHost: x\n\n",
+    "HTTP/2.0 in an HTTP/1 request line": b"GET /v1/payment-links HTTP/2.0\r\nHost: x\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("raw", REFUSED_FRAMING.values(), ids=REFUSED_FRAMING.keys())
+def test_ambiguous_or_unsupported_framing_is_400_and_stores_nothing(
+    sandbox: SandboxProcess, api: httpx.Client, raw: bytes
+) -> None:
+    before = api.get("/payment-links").json()["total"]
+    with connect(sandbox) as sock:
+        sock.sendall(raw.replace(b"Host: x\r\n", b"Host: x\r\n" + KEY_LINE, 1))
+        status, headers, body = read_answer(sock)
+    assert_pik_error(status, headers, body, expected=400)
+    assert api.get("/payment-links").json()["total"] == before
+
+
+def test_http_1_2_is_answered_as_http_1_1(sandbox: SandboxProcess) -> None:
+    with connect(sandbox) as sock:
+        sock.sendall(
+            b"GET /v1/payment-links HTTP/1.2\r\nHost: x\r\n"
+            + KEY_LINE
+            + b"Connection: close\r\n\r\n"
+        )
+        answer = read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
+
+
+def test_each_request_has_its_own_deadline_on_a_busy_connection(sandbox: SandboxProcess) -> None:
+    # Requests sent in time keep one connection served well past the request timeout; a slow
+    # head after them is still cut off.
+    request = b"GET /v1/payment-links HTTP/1.1\r\nHost: x\r\n" + KEY_LINE + b"\r\n"
+    with connect(sandbox) as sock:
+        started = time.monotonic()
+        while time.monotonic() - started < 4 * REQUEST_TIMEOUT:
+            sock.sendall(request)
+            assert read_answer(sock)[0] == 200
+            time.sleep(REQUEST_TIMEOUT / 5)
+        sock.sendall(b"GET /v1/payment-links HTTP/1.1\r\n")
+        answer = None
+        while time.monotonic() - started < 10:
+            try:
+                sock.sendall(b"X-Slow: 1\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            if select.select([sock], [], [], 0.1)[0]:
+                answer = read_answer(sock)
+                break
+        assert answer is not None, "a slow head after served requests was never cut off"
+        assert_pik_error(*answer, expected=408)
