@@ -15,6 +15,7 @@ raises StorageFailed; the constructor finds it at once where it can.
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
 import json
@@ -26,7 +27,7 @@ import sqlite3
 import string
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,8 +40,13 @@ ID_ALPHABET: Final = string.ascii_letters + string.digits
 ID_RANDOM_LENGTH: Final = 24  # 62**24 ~ 2**143: collisions are not a practical concern.
 ID_DRAWS: Final = 3  # ...so an id taken this many times in a row means something else is wrong.
 FINAL_STATUSES: Final = frozenset({"paid", "expired", "deactivated"})
+# How many consecutive positions of an account one row of link_blocks counts. A filtered page at
+# a deep offset adds up to (links / 2 / this) rows of counts, then steps over fewer than this many
+# index entries: about the square root of a large account is best. Changing it means refilling
+# link_blocks (a new _SCHEMA_VERSION).
+POSITIONS_PER_BLOCK: Final = 1024
 
-_SCHEMA: Final = """
+_SCHEMA: Final = f"""
 CREATE TABLE IF NOT EXISTS payment_links (
     seq          INTEGER PRIMARY KEY,
     id           TEXT    NOT NULL UNIQUE,
@@ -67,10 +73,12 @@ CREATE UNIQUE INDEX IF NOT EXISTS payment_links_account_position
 -- is answered from the index alone.
 CREATE INDEX IF NOT EXISTS payment_links_account_status_position
     ON payment_links (account, status, position, expires_ts);
--- Active links that carry an expiry time: counting the ones past it stays cheap however large
--- the account. Links without one (no --link-ttl) are not in this index at all.
-CREATE INDEX IF NOT EXISTS payment_links_expiring
-    ON payment_links (account, expires_ts) WHERE status = 'active' AND expires_ts IS NOT NULL;
+-- Active links that carry an expiry time: counting the ones past it, and finding their blocks
+-- for a filtered page, stays cheap however large the account, and reads the index alone (status
+-- is in it for that). Links without one (no --link-ttl) are not in this index at all.
+CREATE INDEX IF NOT EXISTS payment_links_expiring_at
+    ON payment_links (account, expires_ts, position, status)
+    WHERE status = 'active' AND expires_ts IS NOT NULL;
 -- How many links each account has in each stored status, kept by the triggers below in the
 -- same transaction as the change, so that a list's `total` is a lookup, not a COUNT(*) over
 -- every matching link.
@@ -90,6 +98,30 @@ WHEN OLD.status <> NEW.status BEGIN
         WHERE account = OLD.account AND status = OLD.status;
     INSERT INTO link_counts (account, status, links) VALUES (NEW.account, NEW.status, 1)
         ON CONFLICT (account, status) DO UPDATE SET links = links + 1;
+END;
+-- The same counts per block of POSITIONS_PER_BLOCK positions, so that a filtered page at a deep
+-- offset finds the block it starts in by adding up block counts instead of stepping over every
+-- matching link before it. A link without a position cannot be counted, and is refused here.
+CREATE TABLE IF NOT EXISTS link_blocks (
+    account  TEXT    NOT NULL,
+    status   TEXT    NOT NULL,
+    block    INTEGER NOT NULL,
+    links    INTEGER NOT NULL,
+    PRIMARY KEY (account, status, block)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS link_blocks_after_insert AFTER INSERT ON payment_links BEGIN
+    INSERT INTO link_blocks (account, status, block, links)
+        VALUES (NEW.account, NEW.status, (NEW.position - 1) / {POSITIONS_PER_BLOCK}, 1)
+        ON CONFLICT (account, status, block) DO UPDATE SET links = links + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS link_blocks_after_status AFTER UPDATE OF status ON payment_links
+WHEN OLD.status <> NEW.status BEGIN
+    UPDATE link_blocks SET links = links - 1
+        WHERE account = OLD.account AND status = OLD.status
+        AND block = (OLD.position - 1) / {POSITIONS_PER_BLOCK};
+    INSERT INTO link_blocks (account, status, block, links)
+        VALUES (NEW.account, NEW.status, (NEW.position - 1) / {POSITIONS_PER_BLOCK}, 1)
+        ON CONFLICT (account, status, block) DO UPDATE SET links = links + 1;
 END;
 -- Webhook endpoints, and the outbox of their deliveries: a delivery row is written in the same
 -- transaction as the change that causes its event, so an acknowledged payment never loses it.
@@ -119,12 +151,19 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
 CREATE INDEX IF NOT EXISTS webhook_deliveries_pending
     ON webhook_deliveries (webhook_id, seq) WHERE state = 'pending';
 """
-# Databases written before link_counts existed get it filled once, when first opened.
-_SCHEMA_VERSION: Final = 1
-_BACKFILL_COUNTS: Final = """
+# Databases written before link_counts (version 1) or link_blocks (version 2) existed get them
+# filled once, when first opened; both are counted afresh, in one transaction, and the index
+# payment_links_expiring_at replaces is dropped.
+_SCHEMA_VERSION: Final = 2
+_BACKFILL_COUNTS: Final = f"""
+DROP INDEX IF EXISTS payment_links_expiring;
 DELETE FROM link_counts;
 INSERT INTO link_counts (account, status, links)
     SELECT account, status, COUNT(*) FROM payment_links GROUP BY account, status;
+DELETE FROM link_blocks;
+INSERT INTO link_blocks (account, status, block, links)
+    SELECT account, status, (position - 1) / {POSITIONS_PER_BLOCK}, COUNT(*) FROM payment_links
+    GROUP BY 1, 2, 3;
 """
 # Databases written before positions existed: their links are numbered in the order of `seq`,
 # which is the order they were created in and the order the list used to follow, and the
@@ -157,7 +196,8 @@ _STATUS_FILTERS: Final = {
     "deactivated": "status = 'deactivated'",
 }
 # Stored counts per status (from link_counts) that make up each filter's total. Active links past
-# their expiry time are counted apart (payment_links_expiring) and moved from active to expired.
+# their expiry time are counted apart (payment_links_expiring_at) and moved from active to
+# expired.
 _COUNTED_STATUSES: Final = {
     None: ("active", "paid", "expired", "deactivated"),
     "active": ("active",),
@@ -393,6 +433,146 @@ def _record(row: sqlite3.Row) -> PaymentLinkRecord:
         created_at=row["created_at"],
         paid_at=row["paid_at"],
     )
+
+
+def _filtered_page(
+    connection: sqlite3.Connection,
+    account: str,
+    status: str,
+    now: float,
+    total: int,
+    limit: int,
+    offset: int,
+) -> list[sqlite3.Row]:
+    """The rows of one page of `account`'s links whose status is `status`, of `total` in all.
+
+    The block counts, added up from whichever end of the account is nearer the page, give the
+    blocks holding its first and its last link, and how many matching links of the first block
+    come before the page; the page is then read between those blocks' positions, stepping over
+    fewer than POSITIONS_PER_BLOCK index entries.
+    """
+    offset = max(offset, 0)
+    # As SQLite's LIMIT: a negative one is no limit.
+    end = total if limit < 0 else min(offset + limit, total)
+    if end <= offset:
+        return []
+    moved = _moved_by_time(connection, account, status, now)
+    # The page holds the matching links ranked first..last from the newest (from 0), which are
+    # those ranked total-1-last..total-1-first from the oldest: the counts are added up from
+    # whichever end is nearer.
+    first, last = offset, end - 1
+    if last <= total - 1 - first:
+        counts = _block_counts(connection, account, status, moved, newest_first=True)
+        (top, skip, _), (bottom, _, _) = _find_ranks(counts, (first, last))
+    else:
+        counts = _block_counts(connection, account, status, moved, newest_first=False)
+        (bottom, _, _), (top, older, links) = _find_ranks(
+            counts, (total - 1 - last, total - 1 - first)
+        )
+        skip = links - 1 - older
+    # With no link past its expiry time, the stored status is the status: the status index
+    # alone answers then, even for `expired`, whose full condition has every row in the range
+    # read from the table.
+    condition = _STATUS_FILTERS.get(status, "status = :status") if moved else "status = :status"
+    rows: list[sqlite3.Row] = connection.execute(
+        f"SELECT {_COLUMNS} FROM payment_links WHERE account = :account AND {condition}"
+        " AND position > :low AND position <= :high"
+        " ORDER BY position DESC LIMIT :limit OFFSET :skip",
+        {
+            "account": account,
+            "status": status,
+            "now": now,
+            "low": bottom * POSITIONS_PER_BLOCK,
+            "high": (top + 1) * POSITIONS_PER_BLOCK,
+            "limit": end - offset,
+            "skip": skip,
+        },
+    ).fetchall()
+    return rows
+
+
+def _moved_by_time(
+    connection: sqlite3.Connection, account: str, status: str, now: float
+) -> dict[int, int]:
+    """Per block, how far the filter `status` counts away from the stored statuses: active links
+    past their expiry time count as expired (+1 each) and not as active (-1 each)."""
+    sign = _EXPIRED_BY_TIME_SIGN.get(status, 0)
+    if not sign:
+        return {}
+    cursor = connection.cursor()
+    cursor.row_factory = None
+    # Counted here rather than by GROUP BY, whose sorting costs more than the counting.
+    blocks = collections.Counter(
+        block
+        for (block,) in cursor.execute(
+            f"SELECT (position - 1) / {POSITIONS_PER_BLOCK} FROM payment_links"
+            " WHERE account = ? AND status = 'active' AND expires_ts IS NOT NULL"
+            " AND expires_ts <= ?",
+            (account, now),
+        )
+    )
+    return {block: sign * links for block, links in blocks.items()}
+
+
+def _block_counts(
+    connection: sqlite3.Connection,
+    account: str,
+    status: str,
+    moved: dict[int, int],
+    *,
+    newest_first: bool,
+) -> Iterator[tuple[int, int]]:
+    """(block, how many links the filter `status` matches in it) of `account`, from its newest
+    block or its oldest, read as they are needed."""
+    cursor = connection.cursor()
+    cursor.row_factory = None  # plain tuples: this may read a thousand rows
+    stored: Iterator[tuple[int, int]] = cursor.execute(
+        "SELECT block, links FROM link_blocks WHERE account = ? AND status = ?"
+        f" ORDER BY block {'DESC' if newest_first else 'ASC'}",
+        (account, status),
+    )
+    return _with_moved(stored, moved, newest_first=newest_first) if moved else stored
+
+
+def _with_moved(
+    stored: Iterator[tuple[int, int]], moved: dict[int, int], *, newest_first: bool
+) -> Iterator[tuple[int, int]]:
+    """The stored (block, count) rows with `moved` added to their counts, in the same order; a
+    block that only `moved` has (expired links by time alone) comes in its place."""
+    pending = sorted(moved, reverse=newest_first)
+    index = 0
+    for block, links in stored:
+        # Blocks that come before this one and that only `moved` has.
+        while index < len(pending) and (
+            pending[index] > block if newest_first else pending[index] < block
+        ):
+            yield pending[index], moved[pending[index]]
+            index += 1
+        if index < len(pending) and pending[index] == block:
+            index += 1
+            yield block, links + moved[block]
+        else:
+            yield block, links
+    for block in pending[index:]:
+        yield block, moved[block]
+
+
+def _find_ranks(
+    counts: Iterator[tuple[int, int]], ranks: Sequence[int]
+) -> list[tuple[int, int, int]]:
+    """For each of `ranks` (ascending, counted in the order of `counts`): the block holding the
+    link of that rank, the link's rank within that block, and the block's count."""
+    found = []
+    passed, block, links = 0, 0, 0
+    for rank in ranks:
+        while passed + links <= rank:
+            passed += links
+            step = next(counts, None)
+            if step is None:
+                raise RuntimeError("the block counts hold fewer links than the kept totals")
+            block, links = step
+        found.append((block, rank - passed, links))
+    return found
 
 
 def _read_only_reason(path: Path) -> str | None:
@@ -688,9 +868,8 @@ class PaymentLinkStore:
     ) -> PaymentLinkPage:
         """One page of the account's links, newest first, and how many match in all.
 
-        Without a filter, a deep page costs what the first one does: it starts at a known
-        position. With one, the links before the page are stepped over in the status index,
-        without reading their rows.
+        A deep page costs about what the first one does: without a filter it starts at a known
+        position; with one, the kept block counts say between which positions it lies.
         """
 
         def page(connection: sqlite3.Connection) -> PaymentLinkPage:
@@ -707,18 +886,7 @@ class PaymentLinkStore:
                     {"account": account, "now": now, "limit": limit, "offset": max(offset, 0)},
                 ).fetchall()
             else:
-                rows = connection.execute(
-                    f"SELECT {_COLUMNS} FROM payment_links WHERE account = :account"
-                    f" AND {_STATUS_FILTERS.get(status, 'status = :status')}"
-                    " ORDER BY position DESC LIMIT :limit OFFSET :offset",
-                    {
-                        "account": account,
-                        "now": now,
-                        "limit": limit,
-                        "offset": offset,
-                        "status": status,
-                    },
-                ).fetchall()
+                rows = _filtered_page(connection, account, status, now, total, limit, offset)
             return PaymentLinkPage(links=[_record(row) for row in rows], total=int(total))
 
         return await self._call(self._readers, _in_read_transaction(page))

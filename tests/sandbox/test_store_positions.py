@@ -1,6 +1,6 @@
-"""Deep list pages: the store's positions give the pages and totals that reading every link
-newest first would, at any offset, with or without a status filter, through creations, bulk
-inserts, status changes and expiry by time; and a database from before positions opens."""
+"""Deep list pages: the store's positions and block counts give the pages and totals that reading
+every link newest first would, at any offset, with or without a status filter, through creations,
+bulk inserts, status changes and expiry by time; and a database from before positions opens."""
 
 from __future__ import annotations
 
@@ -9,17 +9,21 @@ import random
 import sqlite3
 from collections.abc import Iterable
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
 
 import pytest
 
-from pik_sandbox.store import PaymentLinkRecord, PaymentLinkStore, TransitionRefused
+from pik_sandbox.store import (
+    POSITIONS_PER_BLOCK,
+    PaymentLinkRecord,
+    PaymentLinkStore,
+    TransitionRefused,
+)
 
 FILTERS: Final = (None, "active", "paid", "expired", "deactivated")
 STORED: Final = ("active", "paid", "expired", "deactivated")
-BLOCK: Final = 1024  # Spacing of the offsets tried around round numbers.
 TTL: Final = 600.0
 START: Final = 1_700_000_000.0
 
@@ -65,7 +69,7 @@ class Reference:
 def _offsets(total: int, rng: random.Random) -> set[int]:
     """Offsets at both ends, in the middle, around block edges, past the end, and at random."""
     near = {0, 1, 2, total // 2, total - 101, total - 100, total - 7, total - 1, total, total + 3}
-    edges = {edge + step for edge in range(0, total, BLOCK // 4) for step in (-1, 0)}
+    edges = {edge + step for edge in range(0, total, POSITIONS_PER_BLOCK // 4) for step in (-1, 0)}
     chosen = set(rng.sample(sorted(edges), min(len(edges), 12)))
     chosen |= {rng.randrange(total + 1) for _ in range(6)}
     return {offset for offset in near | chosen | {2**31 - 1} if offset >= 0}
@@ -89,7 +93,7 @@ async def _assert_pages_match(
 
 
 def _assert_counts_agree(path: Path) -> None:
-    """Positions run 1..n in each account, and the kept counts are right."""
+    """Positions run 1..n in each account, and the block counts add up to the kept counts."""
     with closing(sqlite3.connect(path)) as db:
         positions = db.execute(
             "SELECT account, COUNT(*), MIN(position), MAX(position), COUNT(DISTINCT position)"
@@ -97,13 +101,17 @@ def _assert_counts_agree(path: Path) -> None:
         ).fetchall()
         for account, links, lowest, highest, distinct in positions:
             assert (lowest, highest, distinct) == (1, links, links), account
+        by_blocks = db.execute(
+            "SELECT account, status, SUM(links) FROM link_blocks GROUP BY account, status"
+            " HAVING SUM(links) > 0 ORDER BY 1, 2"
+        ).fetchall()
         by_counts = db.execute(
             "SELECT account, status, links FROM link_counts WHERE links > 0 ORDER BY 1, 2"
         ).fetchall()
         stored = db.execute(
             "SELECT account, status, COUNT(*) FROM payment_links GROUP BY 1, 2 ORDER BY 1, 2"
         ).fetchall()
-        assert by_counts == stored
+        assert by_blocks == by_counts == stored
 
 
 def _bulk(first: int, count: int, rng: random.Random) -> list[PaymentLinkRecord]:
@@ -204,6 +212,59 @@ def test_pages_and_totals_equal_a_naive_reading_through_every_change(
     _assert_counts_agree(path)
 
 
+def test_every_page_of_a_filter_covers_its_links_once(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    store = PaymentLinkStore(tmp_path / "links.sqlite3")
+    links = _bulk(0, 3 * POSITIONS_PER_BLOCK + 17, rng)
+    store.insert_many(account="acct", links=links)
+
+    async def walk(status: str | None, limit: int) -> list[str]:
+        seen: list[str] = []
+        offset = 0
+        while True:
+            page = await store.list_links(account="acct", status=status, limit=limit, offset=offset)
+            seen += [link.id for link in page.links]
+            offset += limit
+            if offset >= page.total:
+                return seen
+
+    for status in FILTERS:
+        expected = [link.id for link in reversed(links) if status in (None, link.status)]
+        assert asyncio.run(walk(status, 100)) == expected
+        assert asyncio.run(walk(status, 33)) == expected
+    store.close()
+
+
+def test_blocks_whose_links_are_expired_by_time_alone(tmp_path: Path) -> None:
+    # Oldest to newest: a block of paid links, then more than a block of expiring ones (whole
+    # blocks with no link stored as expired), then stored expired ones: the `expired` filter
+    # counts the middle from the expiry times alone, from either end of the account.
+    rng = random.Random(3)
+    clock = Clock()
+    store = PaymentLinkStore(tmp_path / "links.sqlite3", clock=clock)
+    reference = Reference()
+
+    def bulk(first: int, count: int, status: str) -> None:
+        links = [replace(link, status=status, paid_at=None) for link in _bulk(first, count, rng)]
+        store.insert_many(account="acct", links=links)
+        for link in links:
+            reference.add("acct", Link(link.id, link.status))
+
+    async def expiring(count: int) -> None:
+        for _ in range(count):
+            link = await store.create(
+                account="acct", amount="1.00", currency="USDT", description=None, ttl_seconds=TTL
+            )
+            reference.add("acct", Link(link.id, "active", clock.now + TTL))
+
+    bulk(0, POSITIONS_PER_BLOCK, "paid")
+    asyncio.run(expiring(POSITIONS_PER_BLOCK + 200))
+    bulk(POSITIONS_PER_BLOCK, 300, "expired")
+    clock.now += TTL
+    asyncio.run(_assert_pages_match(store, reference, clock.now, rng))
+    store.close()
+
+
 # payment_links and its counts as the previous version of the store wrote them: no positions, the
 # list's order kept by `seq` alone.
 BEFORE_POSITIONS: Final = """
@@ -270,7 +331,7 @@ def test_a_database_from_before_positions_opens_numbered_in_creation_order(
     path = tmp_path / "before.sqlite3"
     reference = Reference()
     rows = []
-    for n in range(2 * BLOCK + 300):
+    for n in range(2 * POSITIONS_PER_BLOCK + 300):
         account = rng.choice(("acct_a", "acct_a", "acct_b"))
         status = rng.choice(STORED)
         # Some active links expire before the store reopens, others after.
@@ -288,7 +349,7 @@ def test_a_database_from_before_positions_opens_numbered_in_creation_order(
             account="acct_b", amount="1.00", currency="USDT", description=None
         )
         reference.add("acct_b", Link(link.id, "active"))
-        for old in reference.accounts["acct_a"][:: BLOCK // 3]:
+        for old in reference.accounts["acct_a"][:: POSITIONS_PER_BLOCK // 3]:
             if old.status_at(clock.now) == "active":
                 await store.transition(old.id, account="acct_a", status="paid")
                 old.status = "paid"
@@ -310,8 +371,10 @@ def test_a_database_from_before_positions_opens_numbered_in_creation_order(
             name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
         }
         (version,) = db.execute("PRAGMA user_version").fetchone()
-    assert not indexes & {"payment_links_account_seq", "payment_links_account_status_seq"}
-    assert version == 1
+    replaced = {"payment_links_account_seq", "payment_links_account_status_seq"}
+    assert not indexes & (replaced | {"payment_links_expiring"})
+    assert "payment_links_expiring_at" in indexes
+    assert version == 2
 
     # Opening it again changes nothing.
     again = PaymentLinkStore(path, clock=clock)
@@ -319,3 +382,53 @@ def test_a_database_from_before_positions_opens_numbered_in_creation_order(
         asyncio.run(_assert_pages_match(again, reference, clock.now, rng))
     finally:
         again.close()
+
+
+def test_a_link_without_a_position_is_refused(tmp_path: Path) -> None:
+    # What an older sandbox writing to an upgraded file would do: refused rather than left out
+    # of the positions, which would shift every page after it.
+    path = tmp_path / "links.sqlite3"
+    _write_before_positions(path, [("pl_" + "0" * 24, "acct", "active", None)])
+    PaymentLinkStore(path).close()
+    with closing(sqlite3.connect(path)) as db, pytest.raises(sqlite3.IntegrityError):
+        db.execute(
+            "INSERT INTO payment_links (id, account, amount, currency, status, created_at,"
+            " created_ts) VALUES ('pl_x', 'acct', '1.00', 'USDT', 'active', '', 0)"
+        )
+
+
+def test_a_database_from_before_block_counts_opens_with_them_filled(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    path = tmp_path / "links.sqlite3"
+    clock = Clock()
+    store = PaymentLinkStore(path, clock=clock)
+    reference = Reference()
+    links = _bulk(0, 2 * POSITIONS_PER_BLOCK + 50, rng)
+    store.insert_many(account="acct", links=links)
+    store.close()
+    for link in links:
+        reference.add("acct", Link(link.id, link.status))
+    # What the previous version of the store left: positions, no block counts, version 1.
+    with closing(sqlite3.connect(path)) as db:
+        db.executescript(
+            "DROP TRIGGER link_blocks_after_insert; DROP TRIGGER link_blocks_after_status;"
+            " DROP TABLE link_blocks; DROP INDEX payment_links_expiring_at;"
+            " CREATE INDEX payment_links_expiring ON payment_links (account, expires_ts)"
+            " WHERE status = 'active' AND expires_ts IS NOT NULL;"
+            " PRAGMA user_version = 1;"
+        )
+
+    async def after_reopening(store: PaymentLinkStore) -> None:
+        await _assert_pages_match(store, reference, clock.now, rng)
+        for old in reference.accounts["acct"][::97]:
+            if old.status == "active":
+                await store.transition(old.id, account="acct", status="deactivated")
+                old.status = "deactivated"
+        await _assert_pages_match(store, reference, clock.now, rng)
+
+    reopened = PaymentLinkStore(path, clock=clock)
+    try:
+        asyncio.run(after_reopening(reopened))
+    finally:
+        reopened.close()
+    _assert_counts_agree(path)
