@@ -47,9 +47,9 @@ async def list_payment_links(
     sandbox: Sandbox, user: str, limit: int = 20, offset: int = 0, status: str | None = None
 ) -> JSONObject:
     """listPaymentLinks: one page of the caller's links, newest first, and the filtered total."""
-    page = await sandbox.store.list_links(account=user, status=status, limit=limit, offset=offset)
+    page = await sandbox.store.list_served(account=user, status=status, limit=limit, offset=offset)
     return {
-        "data": [sandbox.link_json(link) for link in page.links],
+        "data": sandbox.served_links(page.links),
         "total": page.total,
         "limit": limit,
         "offset": offset,

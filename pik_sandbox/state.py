@@ -7,10 +7,12 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import orjson
+
 from pik_sandbox.domain import account_for_key
 from pik_sandbox.ratelimit import RollingWindowLimiter
 from pik_sandbox.settings import SandboxSettings
-from pik_sandbox.store import PaymentLinkRecord, PaymentLinkStore
+from pik_sandbox.store import PaymentLinkRecord, PaymentLinkStore, link_fields
 
 # Where the sandbox is placed in each request's ASGI scope (under "extensions"), so that the
 # functions Connexion calls by name (the bearer check, the handlers) find their own instance even
@@ -41,19 +43,24 @@ class Sandbox:
 
     def link_json(self, link: PaymentLinkRecord) -> dict[str, Any]:
         """A link as the API returns it; optional fields are absent, never null."""
-        body: dict[str, Any] = {
-            "id": link.id,
-            "url": self.checkout_url(link.id),
-            "amount": link.amount,
-            "currency": link.currency,
-        }
-        if link.description is not None:
-            body["description"] = link.description
-        body["status"] = link.status
-        body["created_at"] = link.created_at
-        if link.paid_at is not None:
-            body["paid_at"] = link.paid_at
-        return body
+        return {"id": link.id, "url": self.checkout_url(link.id), **link_fields(link)}
+
+    def served_links(self, links: list[tuple[str, str]]) -> orjson.Fragment:
+        """The JSON array of a page's (id, tail) pairs, the same objects `link_json` gives, for
+        orjson to put in the answer as it is."""
+        prefix = self._checkout_prefix
+        return orjson.Fragment(
+            "["
+            + ",".join(
+                f'{{"id":"{link_id}","url":"{prefix}{link_id}",{tail}' for link_id, tail in links
+            )
+            + "]"
+        )
+
+    @property
+    def _checkout_prefix(self) -> str:
+        # The public URL is the user's: escaped as JSON, once. Ids are letters, digits and `_`.
+        return orjson.dumps(self.checkout_url("")).decode()[1:-1]
 
 
 def sandbox_from_scope(scope: Mapping[str, Any]) -> Sandbox:

@@ -33,6 +33,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar, cast
 
+import orjson
+
 T = TypeVar("T")
 
 ID_PREFIX: Final = "pl_"
@@ -62,8 +64,11 @@ CREATE TABLE IF NOT EXISTS payment_links (
     created_at   TEXT    NOT NULL,
     created_ts   REAL    NOT NULL,
     expires_ts   REAL,
-    paid_at      TEXT
+    paid_at      TEXT,
+    tail         TEXT
 );
+-- tail: the link as the API shows it after its id and url, `"amount":...` to the object's end
+-- (link_tail), written with every change, so that a page is read as two values per link.
 -- The list, newest first: creation order, which also orders links created within the same
 -- second. Positions have no gaps, so the page at `offset` starts at position (links - offset):
 -- a seek in this index, however deep the page.
@@ -153,8 +158,9 @@ CREATE INDEX IF NOT EXISTS webhook_deliveries_pending
 """
 # Databases written before link_counts (version 1) or link_blocks (version 2) existed get them
 # filled once, when first opened; both are counted afresh, in one transaction, and the index
-# payment_links_expiring_at replaces is dropped.
-_SCHEMA_VERSION: Final = 2
+# payment_links_expiring_at replaces is dropped. Version 3 stores each link's tail
+# (_fill_tails), in the same transaction.
+_SCHEMA_VERSION: Final = 3
 _BACKFILL_COUNTS: Final = f"""
 DROP INDEX IF EXISTS payment_links_expiring;
 DELETE FROM link_counts;
@@ -187,6 +193,12 @@ _EFFECTIVE_STATUS: Final = (
 )
 _COLUMNS: Final = (
     f"id, amount, currency, description, {_EFFECTIVE_STATUS} AS status, created_at, paid_at"
+)
+# A page as the API serves it: the id, the stored tail, and whether the tail's status is out of
+# date (an active link past its expiry time, or a row written without a tail).
+_SERVED_COLUMNS: Final = (
+    "id, tail, tail IS NULL OR (status = 'active' AND expires_ts IS NOT NULL"
+    " AND expires_ts <= :now) AS stale"
 )
 _STATUS_FILTERS: Final = {
     None: "1",
@@ -234,6 +246,34 @@ class PaymentLinkPage:
 
     links: list[PaymentLinkRecord]
     total: int
+
+
+@dataclass(frozen=True)
+class ServedPage:
+    """One page of an account's links as the API serves them: (id, tail) of each link, newest
+    first, and the size of the whole filtered set."""
+
+    links: list[tuple[str, str]]
+    total: int
+
+
+def link_fields(link: PaymentLinkRecord) -> dict[str, str]:
+    """A link's fields as the API shows them, after its id and url: optional ones are absent,
+    never null."""
+    fields = {"amount": link.amount, "currency": link.currency}
+    if link.description is not None:
+        fields["description"] = link.description
+    fields["status"] = link.status
+    fields["created_at"] = link.created_at
+    if link.paid_at is not None:
+        fields["paid_at"] = link.paid_at
+    return fields
+
+
+def link_tail(link: PaymentLinkRecord) -> str:
+    """`link_fields` as the end of a JSON object, `"amount":"75.00",...}`: what follows the id
+    and the url, which depends on the sandbox's public URL and so is never stored."""
+    return orjson.dumps(link_fields(link)).decode()[1:]
 
 
 @dataclass(frozen=True)
@@ -440,6 +480,14 @@ def _find(
     return row
 
 
+def _fresh_tail(connection: sqlite3.Connection, link_id: str, now: float) -> str:
+    """The tail of a link as it is now, made from its columns (for a stale or missing one)."""
+    row = _find(connection, link_id, None, now)
+    if row is None:  # The page was read in the same snapshot: it cannot be gone.
+        raise RuntimeError(f"link {link_id} vanished within one read transaction")
+    return link_tail(_record(row))
+
+
 def _record(row: sqlite3.Row) -> PaymentLinkRecord:
     return PaymentLinkRecord(
         id=row["id"],
@@ -467,8 +515,10 @@ def _filtered_page(
     total: int,
     limit: int,
     offset: int,
+    columns: str = _COLUMNS,
 ) -> list[tuple[Any, ...]]:
-    """The rows of one page of `account`'s links whose status is `status`, of `total` in all.
+    """The rows (`columns`) of one page of `account`'s links whose status is `status`, of
+    `total` in all.
 
     The block counts, added up from whichever end of the account is nearer the page, give the
     blocks holding its first and its last link, and how many matching links of the first block
@@ -501,7 +551,7 @@ def _filtered_page(
     rows: list[tuple[Any, ...]] = (
         _tuples(connection)
         .execute(
-            f"SELECT {_COLUMNS} FROM payment_links WHERE account = :account AND {condition}"
+            f"SELECT {columns} FROM payment_links WHERE account = :account AND {condition}"
             " AND position > :low AND position <= :high"
             " ORDER BY position DESC LIMIT :limit OFFSET :skip",
             {
@@ -917,8 +967,8 @@ class PaymentLinkStore:
             # no other write of this or any process comes in between.
             connection.execute(
                 "INSERT INTO payment_links (id, account, position, amount, currency, description,"
-                " status, created_at, created_ts, expires_ts)"
-                f" VALUES (?, ?, ({_NEXT_POSITION}), ?, ?, ?, 'active', ?, ?, ?)",
+                " status, created_at, created_ts, expires_ts, tail)"
+                f" VALUES (?, ?, ({_NEXT_POSITION}), ?, ?, ?, 'active', ?, ?, ?, ?)",
                 (
                     link.id,
                     account,
@@ -929,6 +979,7 @@ class PaymentLinkStore:
                     link.created_at,
                     now,
                     now + ttl_seconds if ttl_seconds is not None else None,
+                    link_tail(link),
                 ),
             )
             return link
@@ -970,29 +1021,57 @@ class PaymentLinkStore:
         """
 
         def page(connection: sqlite3.Connection) -> PaymentLinkPage:
-            now = self._clock()
-            total = self._total(connection, account, status, now)
-            if status is None:
-                # Positions run 1..links without gaps: the link at `offset` from the newest is
-                # at position (links - offset).
-                rows = (
-                    _tuples(connection)
-                    .execute(
-                        f"SELECT {_COLUMNS} FROM payment_links WHERE account = :account"
-                        " AND position <= (SELECT MAX(position) FROM payment_links"
-                        "                  WHERE account = :account) - :offset"
-                        " ORDER BY position DESC LIMIT :limit",
-                        {"account": account, "now": now, "limit": limit, "offset": max(offset, 0)},
-                    )
-                    .fetchall()
-                )
-            else:
-                rows = _filtered_page(connection, account, status, now, total, limit, offset)
-            return PaymentLinkPage(
-                links=[PaymentLinkRecord(*row) for row in rows], total=int(total)
-            )
+            rows, total = self._page(connection, account, status, limit, offset, _COLUMNS)
+            return PaymentLinkPage(links=[PaymentLinkRecord(*row) for row in rows], total=total)
 
         return await self._call(self._readers, _in_read_transaction(page))
+
+    async def list_served(
+        self, *, account: str, status: str | None, limit: int, offset: int
+    ) -> ServedPage:
+        """The page `list_links` gives, as the API serves it: each link's id and stored tail,
+        read as two values per link instead of seven (a tail whose status time has changed is
+        made afresh)."""
+
+        def page(connection: sqlite3.Connection) -> ServedPage:
+            rows, total = self._page(connection, account, status, limit, offset, _SERVED_COLUMNS)
+            links = [
+                (link_id, _fresh_tail(connection, link_id, self._clock()) if stale else tail)
+                for link_id, tail, stale in rows
+            ]
+            return ServedPage(links=links, total=total)
+
+        return await self._call(self._readers, _in_read_transaction(page))
+
+    def _page(
+        self,
+        connection: sqlite3.Connection,
+        account: str,
+        status: str | None,
+        limit: int,
+        offset: int,
+        columns: str,
+    ) -> tuple[list[tuple[Any, ...]], int]:
+        """`columns` of the links of one page, newest first, and how many match in all."""
+        now = self._clock()
+        total = self._total(connection, account, status, now)
+        if status is not None:
+            rows = _filtered_page(connection, account, status, now, total, limit, offset, columns)
+            return rows, total
+        # Positions run 1..links without gaps: the link at `offset` from the newest is at
+        # position (links - offset).
+        rows = (
+            _tuples(connection)
+            .execute(
+                f"SELECT {columns} FROM payment_links WHERE account = :account"
+                " AND position <= (SELECT MAX(position) FROM payment_links"
+                "                  WHERE account = :account) - :offset"
+                " ORDER BY position DESC LIMIT :limit",
+                {"account": account, "now": now, "limit": limit, "offset": max(offset, 0)},
+            )
+            .fetchall()
+        )
+        return rows, int(total)
 
     @staticmethod
     def _total(connection: sqlite3.Connection, account: str, status: str | None, now: float) -> int:
@@ -1049,10 +1128,6 @@ class PaymentLinkStore:
             if current.status != "active":
                 raise TransitionRefused(current)
             paid_at = rfc3339(now) if status == "paid" else None
-            (owner,) = connection.execute(
-                "UPDATE payment_links SET status = ?, paid_at = ? WHERE seq = ? RETURNING account",
-                (status, paid_at, row["seq"]),
-            ).fetchone()
             changed = PaymentLinkRecord(
                 id=current.id,
                 amount=current.amount,
@@ -1062,6 +1137,11 @@ class PaymentLinkStore:
                 created_at=current.created_at,
                 paid_at=paid_at,
             )
+            (owner,) = connection.execute(
+                "UPDATE payment_links SET status = ?, paid_at = ?, tail = ? WHERE seq = ?"
+                " RETURNING account",
+                (status, paid_at, link_tail(changed), row["seq"]),
+            ).fetchone()
             _record_events(connection, owner, changed, now)
             return changed
 
@@ -1081,10 +1161,12 @@ class PaymentLinkStore:
                 {"now": now, "limit": limit},
             ).fetchall()
             for row in rows:
+                expired = _record(row)  # read as expired already: its time has passed
                 connection.execute(
-                    "UPDATE payment_links SET status = 'expired' WHERE seq = ?", (row["seq"],)
+                    "UPDATE payment_links SET status = 'expired', tail = ? WHERE seq = ?",
+                    (link_tail(expired), row["seq"]),
                 )
-                _record_events(connection, row["account"], _record(row), now)
+                _record_events(connection, row["account"], expired, now)
             return len(rows)
 
         return await self._call(self._writer, _in_write_transaction(expire))
@@ -1191,8 +1273,8 @@ class PaymentLinkStore:
             (start,) = connection.execute(_NEXT_POSITION, (account,)).fetchone()
             connection.executemany(
                 "INSERT INTO payment_links (id, account, position, amount, currency, description,"
-                " status, created_at, created_ts, paid_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, unixepoch(?), ?)",
+                " status, created_at, created_ts, paid_at, tail)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, unixepoch(?), ?, ?)",
                 (
                     (
                         link.id,
@@ -1205,6 +1287,7 @@ class PaymentLinkStore:
                         link.created_at,
                         link.created_at,
                         link.paid_at,
+                        link_tail(link),
                     )
                     for position, link in enumerate(links, start)
                 ),
@@ -1231,12 +1314,25 @@ def _prepare(connection: sqlite3.Connection, deadline: float | None) -> None:
     # WAL lets readers run while a write commits, and is persistent in the file.
     connection.execute("PRAGMA journal_mode = WAL")
     _number_links(connection)
+    _add_tail_column(connection)
     connection.executescript(_SCHEMA)
     (version,) = connection.execute("PRAGMA user_version").fetchone()
     if version < _SCHEMA_VERSION:
-        connection.executescript(
-            f"BEGIN IMMEDIATE; {_BACKFILL_COUNTS} PRAGMA user_version = {_SCHEMA_VERSION}; COMMIT;"
-        )
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            # Looked at again under the write lock: another process may have done it meanwhile.
+            (version,) = connection.execute("PRAGMA user_version").fetchone()
+            if version < _SCHEMA_VERSION:
+                for statement in _BACKFILL_COUNTS.split(";"):
+                    if statement.strip():
+                        connection.execute(statement)
+                _fill_tails(connection)
+                connection.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
     connection.execute("BEGIN IMMEDIATE")
     try:
         connection.execute(
@@ -1244,6 +1340,45 @@ def _prepare(connection: sqlite3.Connection, deadline: float | None) -> None:
         )
     finally:
         connection.execute("ROLLBACK")
+
+
+def _add_tail_column(connection: sqlite3.Connection) -> None:
+    """Give a file written before tails were stored its (empty) tail column; _fill_tails fills
+    it in the same step as the version it comes with."""
+    if "tail" in _link_columns(connection) or not _link_columns(connection):
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        if "tail" not in _link_columns(connection):
+            connection.execute("ALTER TABLE payment_links ADD COLUMN tail TEXT")
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+
+
+def _link_columns(connection: sqlite3.Connection) -> set[str]:
+    return {row["name"] for row in connection.execute("PRAGMA table_info(payment_links)")}
+
+
+def _fill_tails(connection: sqlite3.Connection, batch: int = 10_000) -> None:
+    """Store the tail of every link that has none, from its stored columns, in batches, inside
+    the caller's transaction."""
+    last = -1
+    while True:
+        rows = connection.execute(
+            "SELECT seq, id, amount, currency, description, status, created_at, paid_at"
+            " FROM payment_links WHERE tail IS NULL AND seq > ? ORDER BY seq LIMIT ?",
+            (last, batch),
+        ).fetchall()
+        if not rows:
+            return
+        connection.executemany(
+            "UPDATE payment_links SET tail = ? WHERE seq = ?",
+            [(link_tail(PaymentLinkRecord(*tuple(row)[1:])), row["seq"]) for row in rows],
+        )
+        last = rows[-1]["seq"]
 
 
 def _has_unnumbered_links(connection: sqlite3.Connection) -> bool:
