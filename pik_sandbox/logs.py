@@ -62,6 +62,10 @@ class Redactor:
         """`text` with every key replaced by `[redacted]`."""
         return self._pattern.sub(REDACTED, text)
 
+    def finds(self, text: str) -> bool:
+        """Whether `text` holds anything `self` would take out."""
+        return self._pattern.search(text) is not None
+
     def pieces(self, text: str) -> list[str]:
         """`text` cut where keys were, without them: joined by `[redacted]`, it is `self(text)`,
         and each piece can be encoded on its own."""
@@ -77,7 +81,10 @@ class RedactingFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """The record as one safe line (plus indented traceback lines)."""
-        copy = logging.makeLogRecord(record.__dict__)
+        # A copy, so that other handlers still see the record as it was logged (cheaper than
+        # logging.makeLogRecord, which builds a whole record first).
+        copy = logging.LogRecord.__new__(logging.LogRecord)
+        copy.__dict__.update(record.__dict__)
         copy.msg = escape_controls(record.getMessage())
         copy.args = None
         text = super().format(copy)

@@ -4,8 +4,9 @@ and a last answer in PIK's shape for anything unexpected."""
 from __future__ import annotations
 
 import logging
+import re
 import time
-from typing import Any
+from typing import Any, Final
 from urllib.parse import parse_qsl, quote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -19,6 +20,10 @@ access_logger = logging.getLogger("pik_sandbox.access")
 
 # Characters a path segment may hold unencoded (RFC 3986's pchar, besides letters and digits).
 _LOGGED_SAFE = "!$&'()*+,;=:@-._~"
+# A path, and a query, that the log shows as they are: only characters quote() leaves alone, and
+# no percent-escape or `+` that parse_qsl would decode.
+_PLAIN_TARGET: Final = re.compile(r"[A-Za-z0-9/!$&'()*+,;=:@\-._~]*")
+_PLAIN_QUERY: Final = re.compile(r"[A-Za-z0-9&=\-._~]*")
 # How much of a header value a message repeats.
 _MAX_ECHOED = 40
 
@@ -181,12 +186,28 @@ class SandboxMiddleware:
         one line of plain ASCII.
         """
 
+        path: str = scope.get("path", "")
+        query: str = scope.get("query_string", b"").decode("latin-1")
+        if (
+            _PLAIN_TARGET.fullmatch(path)
+            and _PLAIN_QUERY.fullmatch(query)
+            and not self._redactor.finds(path)
+            and not self._redactor.finds(query)
+        ):
+            # Nothing to encode, decode or take out (the usual request): shown as it is.
+            names = [part.partition("=")[0] for part in query.split("&") if part]
+            return path + ("?" + "&".join(f"{name}=*" for name in names) if query else "")
+        return self.encoded_target(path, query)
+
+    def encoded_target(self, path: str, query: str) -> str:
+        """`_logged_target`'s answer for any path and query: each part percent-encoded, keys
+        taken out."""
+
         def shown(part: str) -> str:
             pieces = self._redactor.pieces(part)
             return REDACTED.join(quote(piece, safe=_LOGGED_SAFE) for piece in pieces)
 
-        target = "/".join(shown(segment) for segment in scope.get("path", "").split("/"))
-        query = scope.get("query_string", b"").decode("latin-1")
+        target = "/".join(shown(segment) for segment in path.split("/"))
         if query:
             names = [name for name, _ in parse_qsl(query, keep_blank_values=True)]
             target += "?" + "&".join(f"{shown(name)}=*" for name in names)

@@ -121,7 +121,7 @@ def _responses(operation: Mapping[str, Any]) -> dict[int, SchemaCheck]:
     for status, response in operation.get("responses", {}).items():
         schema = response.get("content", {}).get(JSON_MEDIA_TYPE, {}).get("schema")
         if schema is not None and str(status).isdigit():
-            checks[int(status)] = SchemaCheck(schema, subject="response body")
+            checks[int(status)] = SchemaCheck(schema, subject="response body", own_formats=True)
     return checks
 
 

@@ -125,13 +125,19 @@ def describe(error: ValidationError, subject: str | None = None) -> str:
 class SchemaCheck:
     """One schema of the document, compiled: whether a value fits it, and if not, why."""
 
-    def __init__(self, schema: Mapping[str, Any], subject: str | None = None) -> None:
+    def __init__(
+        self, schema: Mapping[str, Any], subject: str | None = None, *, own_formats: bool = False
+    ) -> None:
         """Compile `schema` (its references resolved); `subject` names the value in messages
-        when the failure is at its root."""
+        when the failure is at its root. `own_formats`: jsonschema-rs checks `format`s with its
+        own checkers, not by calling jsonschema's for each value (for the sandbox's answers,
+        where a page has two hundred of them, and which no client's input reaches)."""
         self.schema = dict(schema)
         self.subject = subject
         self._fast = jsonschema_rs.Draft4Validator(
-            self.schema, validate_formats=True, formats=_format_checks()
+            self.schema,
+            validate_formats=True,
+            formats=None if own_formats else _format_checks(),
         )
         self._full: Any = None
 
