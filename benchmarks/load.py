@@ -11,7 +11,7 @@ import json
 import shutil
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
 
@@ -60,6 +60,8 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     failed: int  # No answer, or an answer outside 2xx/3xx.
+    # Of the rounds this result is the best of: the slowest one's requests/s (the spread).
+    slowest_round_per_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,7 @@ def best_of_rounds(
     nothing, and raises."""
     ensure_wrk()
     best: dict[tuple[str, str], LoadResult] = {}
+    slowest: dict[tuple[str, str], float] = {}
     for round_index in range(settings.rounds):
         for load in loads:
             if round_index == 0 and settings.warmup_s > 0:
@@ -147,6 +150,7 @@ def best_of_rounds(
             if result.failed >= result.requests:
                 raise RuntimeError(f"{load.server} answered no {load.request} request with 2xx")
             key = (load.server, load.request)
+            slowest[key] = min(slowest.get(key, result.requests_per_s), result.requests_per_s)
             if key not in best or result.requests_per_s > best[key].requests_per_s:
                 best[key] = result
-    return best
+    return {key: replace(result, slowest_round_per_s=slowest[key]) for key, result in best.items()}

@@ -19,7 +19,16 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Final
 
-from benchmarks import client_overhead, plan, property_tests, scale, serving, startup, webhooks
+from benchmarks import (
+    choices,
+    client_overhead,
+    plan,
+    property_tests,
+    scale,
+    serving,
+    startup,
+    webhooks,
+)
 from benchmarks.load import WRK
 from benchmarks.processes import PRISM, ROOT
 from benchmarks.report import Table
@@ -101,6 +110,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                 ),
             ),
             ("sandbox serving", lambda: serving.tables(serving.measure(run.load, workdir))),
+            (
+                "serving choices",
+                lambda: [choices.table(choices.measure(run.load, workdir, smoke=run.smoke))],
+            ),
             (
                 "startup",
                 lambda: [startup.table(startup.measure(1 if run.smoke else 5, workdir))],

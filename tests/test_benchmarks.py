@@ -31,5 +31,12 @@ def test_every_benchmark_runs_in_smoke_mode() -> None:
         timeout=SMOKE_TIMEOUT_SECONDS,
     )
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-4000:]
-    for section in ("Client overhead", "Sandbox throughput", "Startup", "Scale", "Property-test"):
+    for section in (
+        "Client overhead",
+        "Sandbox throughput",
+        "What each serving choice",
+        "Startup",
+        "Scale",
+        "Property-test",
+    ):
         assert f"### {section}" in completed.stdout
