@@ -40,7 +40,7 @@ GOAL_VS_PRISM: Final = 1.5
 
 CEILING: Final = "ceiling: bare Starlette, bytes from memory"
 PRISM: Final = "Prism mock server"
-SANDBOX: Final = "sandbox, as shipped"
+SANDBOX: Final = "sandbox --log-level warning (as Prism's warn)"
 # The sandbox with one of its own options changed: what the shipped default saves.
 VARIANTS: Final = {
     "sandbox --validate-responses": ("--validate-responses",),
