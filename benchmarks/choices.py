@@ -59,7 +59,9 @@ uvicorn.Server(config).run()
 
 
 def _best_microseconds(run: Callable[[], object], repeat: int, number: int) -> float:
-    """The best of `repeat` batches of `number` calls, per call, in microseconds."""
+    """The best of `repeat` batches of `number` calls (at least one), per call, in
+    microseconds."""
+    number = max(1, number)
     batches = []
     for _ in range(repeat):
         started = time.perf_counter()
@@ -72,6 +74,8 @@ def _best_microseconds(run: Callable[[], object], repeat: int, number: int) -> f
 def _best_async_microseconds(
     run: Callable[[], Awaitable[object]], repeat: int, number: int
 ) -> float:
+    number = max(1, number)
+
     async def measure() -> float:
         batches = []
         for _ in range(repeat):
