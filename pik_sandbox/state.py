@@ -15,8 +15,8 @@ from pik_sandbox.settings import SandboxSettings
 from pik_sandbox.store import PaymentLinkRecord, PaymentLinkStore, link_fields
 
 # Where the sandbox is placed in each request's ASGI scope (under "extensions"), so that the
-# functions Connexion calls by name (the bearer check, the handlers) find their own instance even
-# when several sandboxes run in one process.
+# routes that are plain functions (the checkout page's) find their own instance even when several
+# sandboxes run in one process.
 SCOPE_KEY: Final = "pik_sandbox"
 
 

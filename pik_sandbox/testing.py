@@ -31,7 +31,6 @@ import sys
 import tempfile
 import threading
 import time
-import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
@@ -45,15 +44,10 @@ import anyio.lowlevel
 import httpx
 import uvicorn
 
+from pik_sandbox.app import close_app, create_app
 from pik_sandbox.paths import API_BASE_PATH
 from pik_sandbox.server import ServerLimits, uvicorn_config
 from pik_sandbox.settings import SandboxSettings
-
-with warnings.catch_warnings():
-    # Connexion's own imports warn about jsonschema's deprecations, which nothing using this
-    # module (a merchant's tests, say) can act on.
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from pik_sandbox.app import close_app, create_app
 
 __all__ = [
     "API_KEY",
