@@ -480,6 +480,17 @@ def _find(
     return row
 
 
+def _has_lapsed_links(connection: sqlite3.Connection, account: str, now: float) -> bool:
+    """Whether any active link of `account` is past its expiry time (one seek in
+    payment_links_expiring_at)."""
+    (lapsed,) = connection.execute(
+        "SELECT EXISTS (SELECT 1 FROM payment_links WHERE account = ? AND status = 'active'"
+        " AND expires_ts IS NOT NULL AND expires_ts <= ?)",
+        (account, now),
+    ).fetchone()
+    return bool(lapsed)
+
+
 def _fresh_tail(connection: sqlite3.Connection, link_id: str, now: float) -> str:
     """The tail of a link as it is now, made from its columns (for a stale or missing one)."""
     row = _find(connection, link_id, None, now)
@@ -1034,9 +1045,15 @@ class PaymentLinkStore:
         made afresh)."""
 
         def page(connection: sqlite3.Connection) -> ServedPage:
-            rows, total = self._page(connection, account, status, limit, offset, _SERVED_COLUMNS)
+            now = self._clock()
+            if _has_lapsed_links(connection, account, now):
+                columns = _SERVED_COLUMNS
+            else:
+                # No status is out of date by time (the usual case): only a missing tail is.
+                columns = "id, tail, tail IS NULL"
+            rows, total = self._page(connection, account, status, limit, offset, columns, now)
             links = [
-                (link_id, _fresh_tail(connection, link_id, self._clock()) if stale else tail)
+                (link_id, _fresh_tail(connection, link_id, now) if stale else tail)
                 for link_id, tail, stale in rows
             ]
             return ServedPage(links=links, total=total)
@@ -1051,9 +1068,11 @@ class PaymentLinkStore:
         limit: int,
         offset: int,
         columns: str,
+        now: float | None = None,
     ) -> tuple[list[tuple[Any, ...]], int]:
-        """`columns` of the links of one page, newest first, and how many match in all."""
-        now = self._clock()
+        """`columns` of the links of one page, newest first, and how many match in all, as of
+        `now` (default: the clock's time)."""
+        now = self._clock() if now is None else now
         total = self._total(connection, account, status, now)
         if status is not None:
             rows = _filtered_page(connection, account, status, now, total, limit, offset, columns)
