@@ -159,9 +159,10 @@ class OperationRoute:
         """The caller's account from `Authorization: Bearer KEY` (the scheme in any case), or a
         401 for no header, another scheme or a key this sandbox does not have."""
         if authorization is not None:
-            scheme, _, token = authorization.decode("latin-1").strip().partition(" ")
-            token = token.strip()
-            if scheme.lower() == "bearer" and token and " " not in token:
+            # The scheme in any case, then the key after any whitespace; nothing after the key.
+            parts = authorization.decode("latin-1").split(None, 1)
+            scheme, token = (parts[0], parts[1].strip()) if len(parts) == 2 else ("", "")
+            if scheme.lower() == "bearer" and token and len(token.split()) == 1:
                 account = self._accounts.get(token)
                 if account is None:
                     account = account_for_key(token)
