@@ -35,11 +35,13 @@ from starlette.types import Receive, Scope, Send
 from pik_sandbox import checkout, handlers
 from pik_sandbox.domain import account_for_key
 from pik_sandbox.errors import (
+    INTERNAL_ERROR_MESSAGE,
     SandboxError,
     default_message,
+    header,
+    internal_error,
     render,
     shown_path,
-    storage_unavailable,
     unknown_path,
 )
 from pik_sandbox.middleware import SandboxMiddleware
@@ -63,7 +65,6 @@ logger = logging.getLogger("pik_sandbox")
 UNAUTHORIZED_MESSAGE: Final = (
     "Missing or invalid API key; send it as `Authorization: Bearer YOUR_API_KEY`."
 )
-INTERNAL_ERROR_MESSAGE: Final = "An internal error occurred; retry later."
 _JSON_HEADERS: Final = [(b"content-type", JSON_MEDIA_TYPE.encode())]
 
 
@@ -71,22 +72,6 @@ def resolve_handler(operation_id: str) -> Callable[..., Any]:
     """The handler of an operationId: createPaymentLink -> handlers.create_payment_link."""
     function: Callable[..., Any] = getattr(handlers, handler_name(operation_id))
     return function
-
-
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key.lower() == name:
-            return bytes(value)
-    return None
-
-
-def internal_error(exc: BaseException) -> SandboxError:
-    """Whatever a request raised that no rule expected: logged, answered as a 500."""
-    if isinstance(exc, StorageBusy | StorageFailed):
-        logger.warning("storage: %s", exc)
-        return storage_unavailable(exc)
-    logger.error("unexpected error", exc_info=exc)
-    return SandboxError(500, INTERNAL_ERROR_MESSAGE)
 
 
 class OperationRoute:
@@ -138,7 +123,7 @@ class OperationRoute:
         logger.debug("%s: validating the key, parameters and body", operation.operation_id)
         arguments: dict[str, Any] = {"sandbox": self.sandbox}
         if operation.secured:
-            account = self._account(_header(scope, b"authorization"))
+            account = self._account(header(scope, b"authorization"))
             self._count(account, operation)
             arguments["user"] = account
         self._parameters(operation, scope, arguments)
@@ -217,7 +202,7 @@ class OperationRoute:
         presence, then its JSON against the schema. Operations without a body ignore one."""
         if not operation.consumes:
             return None
-        content_type = _header(scope, b"content-type")
+        content_type = header(scope, b"content-type")
         media_type = content_type.decode("latin-1") if content_type else operation.consumes[0]
         if media_type not in operation.consumes:
             raise SandboxError(415, "Content-Type must be application/json for this operation.")

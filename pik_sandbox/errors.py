@@ -9,9 +9,10 @@ StorageFailed); handlers and the app's error handlers say which SandboxError eac
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Final
+from typing import Any, Final
 from urllib.parse import quote
 
 from starlette.responses import Response
@@ -36,6 +37,8 @@ CODE_BY_STATUS: Mapping[int, str] = {
     500: "internal_error",
     503: "service_unavailable",
 }
+
+logger = logging.getLogger("pik_sandbox")
 
 JSON_MEDIA_TYPE: Final = "application/json"
 _MAX_SHOWN_PATH: Final = 100
@@ -82,6 +85,27 @@ def storage_unavailable(error: StorageBusy | StorageFailed) -> SandboxError:
     return SandboxError(
         503, cut_short(f"The sandbox cannot use its database: {error}; nothing was changed.", 250)
     )
+
+
+INTERNAL_ERROR_MESSAGE: Final = "An internal error occurred; retry later."
+
+
+def internal_error(exc: BaseException) -> SandboxError:
+    """Whatever a request raised that no rule expected: logged, answered as a 500 (or a 503
+    for storage that cannot take the call)."""
+    if isinstance(exc, StorageBusy | StorageFailed):
+        logger.warning("storage: %s", exc)
+        return storage_unavailable(exc)
+    logger.error("unexpected error", exc_info=exc)
+    return SandboxError(500, INTERNAL_ERROR_MESSAGE)
+
+
+def header(scope: Mapping[str, Any], name: bytes) -> bytes | None:
+    """The first value of the request header `name` (lower case) in an ASGI scope."""
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return bytes(value)
+    return None
 
 
 def cut_short(text: str, limit: int) -> str:

@@ -11,7 +11,14 @@ from urllib.parse import parse_qsl, quote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pik_sandbox.errors import SandboxError, cut_short, render, unknown_path
+from pik_sandbox.errors import (
+    SandboxError,
+    cut_short,
+    header,
+    internal_error,
+    render,
+    unknown_path,
+)
 from pik_sandbox.logs import REDACTED, Redactor
 from pik_sandbox.paths import is_slash_variant
 from pik_sandbox.state import Sandbox, with_sandbox
@@ -26,13 +33,6 @@ _PLAIN_TARGET: Final = re.compile(r"[A-Za-z0-9/!$&'()*+,;=:@\-._~]*")
 _PLAIN_QUERY: Final = re.compile(r"[A-Za-z0-9&=\-._~]*")
 # How much of a header value a message repeats.
 _MAX_ECHOED = 40
-
-
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope.get("headers", []):
-        if key.lower() == name:
-            return bytes(value)
-    return None
 
 
 class SandboxMiddleware:
@@ -73,7 +73,7 @@ class SandboxMiddleware:
                 self._log(scope, status_holder[0], started)
                 raise
             # Nothing answered yet: the client gets PIK's shape, the log the traceback.
-            answer = render(scope["path"], _unexpected(exc))
+            answer = render(scope["path"], internal_error(exc))
             await answer(scope, receive, logged_send)
         except BaseException:
             self._log(scope, status_holder[0] if status_holder else 500, started)
@@ -88,11 +88,11 @@ class SandboxMiddleware:
             body = await self._read_body(scope, receive)
             if body is None:
                 return  # The client went away before sending the whole body.
-            content_type = _header(scope, b"content-type")
+            content_type = header(scope, b"content-type")
             if body and content_type is None:
                 # Which parser would read it? The body's media type is never guessed.
                 raise SandboxError(415, "A request body needs a Content-Type: application/json.")
-            encoding = (_header(scope, b"content-encoding") or b"").decode("latin-1").strip()
+            encoding = (header(scope, b"content-encoding") or b"").decode("latin-1").strip()
             if body and encoding.lower() not in ("", "identity"):
                 raise SandboxError(
                     415,
@@ -137,8 +137,8 @@ class SandboxMiddleware:
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
         """The whole body (None if the client disconnected first), within the size limit."""
         limit = self.sandbox.settings.max_body_bytes
-        length_header = _header(scope, b"content-length")
-        chunked = _header(scope, b"transfer-encoding") is not None
+        length_header = header(scope, b"content-length")
+        chunked = header(scope, b"transfer-encoding") is not None
         if length_header is None and not chunked:
             return b""
         if length_header is not None:
@@ -218,12 +218,6 @@ def _announces_body(scope: Scope) -> bool:
     return any(
         key.lower() in (b"content-length", b"transfer-encoding") for key, _ in scope["headers"]
     )
-
-
-def _unexpected(exc: Exception) -> SandboxError:
-    from pik_sandbox.app import internal_error
-
-    return internal_error(exc)
 
 
 def _parse_content_type(value: bytes) -> tuple[str, str | None]:
