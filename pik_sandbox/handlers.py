@@ -1,7 +1,8 @@
 """The API's operations, one function per operationId, taking validated parameters.
 
-They are coroutines on the event loop; the store they await runs its SQL on threads of its own, so
-a busy database delays only the requests that need it. Domain exceptions (a broken rule, a final
+They are coroutines on the event loop; the store they await never makes the loop wait for a
+lock (a locked database sends the call to its threads), so a busy database delays only the
+requests that need it. Domain exceptions (a broken rule, a final
 link, storage that cannot take the call) become SandboxErrors here or in the app's error handlers.
 
 The app has already checked every request against openapi.yaml (types, patterns, ranges,

@@ -1,9 +1,12 @@
 """Payment links kept in SQLite: the only module that speaks SQL.
 
-No statement runs on the event loop. The store owns its threads: one writer, where every write of
-this process queues, and a few readers; each thread keeps one connection for its whole life. The
-API's handlers and the checkout page await the same coroutines (`create`, `get`, `list_links`,
-`transition`, `get_for_checkout`, `pay_from_checkout`), so a slow disk or a lock held by another
+A call is first tried on the calling thread's own connection (the event loop's), which never
+waits for a lock: answered at once, as nearly every call is, it costs no hand-over to another
+thread. When the database is locked, the call goes to the store's threads instead: one writer,
+where every write that must wait queues, and a few readers, each keeping one connection for its
+whole life; they wait for the lock while the event loop serves other requests. The API's
+handlers and the checkout page await the same coroutines (`create`, `get`, `list_links`,
+`list_served`, `transition`, `get_for_checkout`, `pay_from_checkout`), so a lock held by another
 process delays only the requests that need it, never the event loop.
 
 Every operation waits at most `lock_timeout` seconds for SQLite's locks, counted from the moment it
