@@ -222,11 +222,13 @@ class OperationRoute:
     def _check_response(operation: Operation, status: int, payload: Any) -> None:
         """With --validate-responses: a handler's answer that the document does not allow is a
         500, and the log says why."""
-        check = operation.responses.get(status)
+        if status not in operation.responses:
+            logger.error(
+                "%s answered %s, a status it does not document", operation.operation_id, status
+            )
+            raise SandboxError(500, INTERNAL_ERROR_MESSAGE)
+        check = operation.responses[status]
         if check is None:
-            if status not in operation.responses and 200 <= status < 300:
-                logger.error("%s answered %s, a status it does not document", operation, status)
-                raise SandboxError(500, INTERNAL_ERROR_MESSAGE)
             return
         problem = check.problem(payload)
         if problem is not None:

@@ -7,7 +7,8 @@ handed to the handler named after its operationId without a change to this modul
 
 from __future__ import annotations
 
-import copy
+import builtins
+import keyword
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -17,9 +18,9 @@ from pik_sandbox.validation import ParameterRule, SchemaCheck
 
 METHODS: Final = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 JSON_MEDIA_TYPE: Final = "application/json"
-# Names a handler's keyword arguments may not take as they are (Python builtins and keywords
-# that a parameter could be named): `id` becomes `id_`.
-_SHADOWED: Final = frozenset({"id", "type", "filter", "format", "from", "in", "list", "max", "min"})
+# Names a handler's keyword arguments may not take as they are, Python's keywords and builtins:
+# `id` becomes `id_`.
+_SHADOWED: Final = frozenset(keyword.kwlist) | frozenset(dir(builtins))
 
 
 def python_name(name: str) -> str:
@@ -56,7 +57,6 @@ class Body:
 
     required: bool
     check: SchemaCheck
-    media_types: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,8 @@ class Operation:
     # Whether the operation declares request content at all (its media types are checked even
     # when the request sends none).
     consumes: tuple[str, ...]
-    responses: Mapping[int, SchemaCheck]
+    # Every documented status, with the schema of its JSON body when it has one.
+    responses: Mapping[int, SchemaCheck | None]
     handler: Callable[..., Any]
     query_names: frozenset[str] = field(init=False)
 
@@ -116,12 +117,16 @@ def _secured(document: Mapping[str, Any], operation: Mapping[str, Any]) -> bool:
     return any(requirements) if requirements else False
 
 
-def _responses(operation: Mapping[str, Any]) -> dict[int, SchemaCheck]:
-    checks: dict[int, SchemaCheck] = {}
+def _responses(operation: Mapping[str, Any]) -> dict[int, SchemaCheck | None]:
+    checks: dict[int, SchemaCheck | None] = {}
     for status, response in operation.get("responses", {}).items():
-        schema = response.get("content", {}).get(JSON_MEDIA_TYPE, {}).get("schema")
-        if schema is not None and str(status).isdigit():
-            checks[int(status)] = SchemaCheck(schema, subject="response body", own_formats=True)
+        if str(status).isdigit():
+            schema = response.get("content", {}).get(JSON_MEDIA_TYPE, {}).get("schema")
+            checks[int(status)] = (
+                None
+                if schema is None
+                else SchemaCheck(schema, subject="response body", own_formats=True)
+            )
     return checks
 
 
@@ -136,7 +141,6 @@ def _body(operation: Mapping[str, Any]) -> Body | None:
     return Body(
         required=bool(request_body.get("required", False)),
         check=SchemaCheck(schema),
-        media_types=tuple(media_type.lower() for media_type in content),
     )
 
 
@@ -144,7 +148,7 @@ def read_operations(
     document: Mapping[str, Any], find_handler: Callable[[str], Callable[..., Any]]
 ) -> list[PathItem]:
     """Every documented path with its operations, in the document's order."""
-    resolved = resolve_refs(copy.deepcopy(dict(document)), document)
+    resolved = resolve_refs(document, document)
     items: list[PathItem] = []
     for template, path_item in resolved.get("paths", {}).items():
         operations: dict[str, Operation] = {}
