@@ -42,3 +42,21 @@ def test_an_answer_off_the_document_is_a_500_only_when_responses_are_checked(
         assert "listPaymentLinks: response body does not match the document" in caplog.text
     else:
         assert answer.status_code == 200 and answer.json()["data"][0]["url"] == "not a url"
+
+
+async def list_with_an_undocumented_status(
+    sandbox: Sandbox, **arguments: Any
+) -> tuple[dict[str, Any], int]:
+    return await REAL_LIST(sandbox, **arguments), 202
+
+
+def test_a_status_the_document_does_not_list_is_a_500_when_responses_are_checked(
+    monkeypatch: pytest.MonkeyPatch,
+    make_sandbox_app: Callable[..., Any],
+    client_for: Callable[..., httpx.Client],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(handlers, "list_payment_links", list_with_an_undocumented_status)
+    api = client_for(make_sandbox_app(validate_responses=True))
+    assert_error(api.get("/payment-links"), 500, "internal_error")
+    assert "listPaymentLinks answered 202, a status it does not document" in caplog.text
