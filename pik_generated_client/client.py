@@ -396,10 +396,17 @@ class Client:
 
     def _build_request(self, http: httpx.Client | httpx.AsyncClient, kwargs: Mapping[str, Any]) -> httpx.Request:
         headers = {**self._headers, **kwargs.get("headers", {})}
+        url: httpx.URL | str = self._base_url + kwargs["url"]
+        params = kwargs.get("params")
+        if params is not None and not http.params:
+            # The same URL httpx would build, parsed once instead of twice: given the query
+            # separately, httpx parses the URL, then again to replace its query. The httpx
+            # client's own params, when it has any, are merged by httpx as before.
+            url, params = httpx.URL(url, params=params), None
         return http.build_request(
             kwargs["method"].upper(),
-            self._base_url + kwargs["url"],
-            params=kwargs.get("params"),
+            url,
+            params=params,
             json=kwargs.get("json"),
             content=kwargs.get("content"),
             data=kwargs.get("data"),

@@ -544,6 +544,51 @@ def test_dot_ids_stay_inside_the_payment_link_path() -> None:
     ]
 
 
+# Awkward query values: spaces, reserved and non-ASCII characters, a bool, a None, a list, an enum.
+AWKWARD_PARAMS: dict[str, Any] = {
+    "q": "a b&c=d+e/f?g#h%20é",
+    "limit": 10,
+    "flag": True,
+    "empty": None,
+    "many": ["x y", "z"],
+    "status": PaymentLinkStatus.PAID,
+}
+
+
+@pytest.mark.parametrize(
+    "own_params", [None, {"limit": "99", "tag": "mine"}], ids=["plain", "http-client-params"]
+)
+def test_the_query_is_the_one_httpx_builds_from_the_same_params(
+    own_params: dict[str, str] | None,
+) -> None:
+    script = Script(json_answer(200, LINK), json_answer(200, LINK))
+    client = script.client()
+    http = httpx.Client(transport=httpx.MockTransport(script), params=own_params)
+    client.set_httpx_client(http)
+    kwargs = {"method": "get", "url": "/payment-links", "params": AWKWARD_PARAMS}
+    client.send("list_payment_links", kwargs)
+    client.send("list_payment_links", {**kwargs, "params": {}})
+    expected = [
+        http.build_request("GET", f"{BASE_URL}/payment-links", params=params).url
+        for params in (AWKWARD_PARAMS, {})
+    ]
+    assert [str(request.url) for request in script.requests] == [str(url) for url in expected]
+
+
+@pytest.mark.anyio
+async def test_the_async_query_is_the_one_httpx_builds_from_the_same_params() -> None:
+    script = Script(json_answer(200, LINK))
+    client = script.client()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(script)) as http:
+        client.set_async_httpx_client(http)
+        await client.asend(
+            "list_payment_links",
+            {"method": "get", "url": "/payment-links", "params": AWKWARD_PARAMS},
+        )
+        expected = http.build_request("GET", f"{BASE_URL}/payment-links", params=AWKWARD_PARAMS)
+    assert str(script.requests[0].url) == str(expected.url)
+
+
 class BrokenBody(httpx.SyncByteStream):
     """A body whose connection breaks after the headers arrived."""
 
