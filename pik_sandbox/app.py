@@ -389,14 +389,24 @@ def create_app(settings: SandboxSettings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
-        # Webhook events are sent in the background while the app serves.
-        delivering = asyncio.create_task(deliverer.run())
+        role, delivering = sandbox.worker, None
+        if role.delivers_webhooks:
+            # Webhook events are sent in the background while the app serves.
+            delivering = asyncio.create_task(deliverer.run())
+            if role.wake_pipe is not None:
+                role.wake_pipe.listen(deliverer.wake)
+        elif role.wake_pipe is not None:
+            # Another worker process sends them; this one wakes it after a change.
+            store.on_events = role.wake_pipe.wake
         try:
             yield
         finally:
-            delivering.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await delivering
+            if delivering is not None:
+                if role.wake_pipe is not None:
+                    role.wake_pipe.stop_listening()
+                delivering.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await delivering
             store.close()
 
     async def openapi_document(_request: Request) -> Response:

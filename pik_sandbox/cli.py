@@ -8,6 +8,7 @@ guard, and `main` checks what was missing before anything else.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.metadata
 import json
@@ -20,9 +21,10 @@ import signal
 import socket
 import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 from urllib.parse import urlsplit
 
 from pik_sandbox.paths import API_BASE_PATH, DOCS_PATH
@@ -31,7 +33,7 @@ try:
     import uvicorn
 
     from pik_sandbox import logs
-    from pik_sandbox.app import create_app
+    from pik_sandbox.app import close_app, create_app, sandbox_of
     from pik_sandbox.server import ServerLimits, connections_that_fit, uvicorn_config
     from pik_sandbox.settings import (
         ASSET_DECIMALS,
@@ -47,6 +49,7 @@ try:
         parse_schedule,
     )
     from pik_sandbox.store import StorageBusy, StorageFailed
+    from pik_sandbox.workers import MAX_WORKERS, WakePipe, WorkerRole, run_workers
 except ModuleNotFoundError as missing:
     # A module of this distribution missing is a broken install, not a missing extra.
     if (missing.name or "").partition(".")[0] in ("pik_sandbox", "pik_generated_client"):
@@ -130,6 +133,15 @@ def _count(text: str) -> int:
     if not _DIGITS.fullmatch(text.strip()) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above 0")
     return int(text)
+
+
+def _workers(text: str) -> int:
+    count = _count(text)
+    if count > MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_WORKERS} workers, not {count}")
+    if count > 1 and not hasattr(os, "fork"):
+        raise argparse.ArgumentTypeError("more than one worker needs os.fork (Linux or macOS)")
+    return count
 
 
 def _api_key(text: str) -> str:
@@ -309,6 +321,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="connections open at once; one more is answered 503 (default: %(default)s)",
     )
     parser.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        metavar="N",
+        help=(
+            "worker processes serving the API, sharing its rate limits; one of them sends "
+            "webhooks; --max-connections is per worker (default: %(default)s)"
+        ),
+    )
+    parser.add_argument(
         "--trusted-proxy",
         action="append",
         default=[],
@@ -355,7 +377,7 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _banner(settings: SandboxSettings, listen_url: str, demo_key: bool) -> str:
+def _banner(settings: SandboxSettings, listen_url: str, demo_key: bool, workers: int = 1) -> str:
     key = settings.api_keys[0] if demo_key else "YOUR_API_KEY"
     asset, decimals = next(iter(settings.supported_assets.items()))
     amount = "75.00" if decimals >= 2 else "75"
@@ -388,6 +410,7 @@ def _banner(settings: SandboxSettings, listen_url: str, demo_key: bool) -> str:
         f"  Rate limits  {limits}",
         f"  Links expire {ttl}",
         f"  Assets       {', '.join(sorted(settings.supported_assets))}",
+        *([f"  Workers      {workers} processes"] if workers > 1 else []),
         "Try it:",
         f"  {curl}",
         "Press Ctrl+C to stop.",
@@ -470,23 +493,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = uvicorn_config(
         app, limits, log_level=args.log_level, trusted_proxies=tuple(args.trusted_proxy)
     )
-    server = uvicorn.Server(config)
     # Every logger's lines, at every level, with keys and control characters taken out.
     logs.configure(args.log_level, keys)
-    print(_banner(settings, listen_url, demo_key), flush=True)
+    print(_banner(settings, listen_url, demo_key, args.workers), flush=True)
+    status = 0
+    try:
+        if args.workers == 1:
+            _serve(config, sock)
+        else:
+            # Each worker opens its own connections and threads; none is forked open.
+            close_app(app)
+            status = run_workers(args.workers, _worker(app, config, sock, args.log_level, keys))
+    finally:
+        sock.close()
+    print("PIK sandbox stopped.", flush=True)
+    return status
+
+
+def _serve(config: uvicorn.Config, sock: socket.socket) -> None:
+    """Serve until SIGINT or SIGTERM."""
     # While serving, uvicorn handles SIGINT and SIGTERM itself: it stops accepting, finishes the
     # requests in flight and runs the lifespan shutdown, which closes the database. Afterwards
     # it raises the signal again for the previous handler; these handlers turn that into a
     # quiet exit instead of a traceback (SIGINT) or death by signal (SIGTERM).
     signal.signal(signal.SIGTERM, _stop)
-    try:
-        server.run(sockets=[sock])
-    except (KeyboardInterrupt, _Stopped):
-        pass
-    finally:
-        sock.close()
-    print("PIK sandbox stopped.", flush=True)
-    return 0
+    with contextlib.suppress(KeyboardInterrupt, _Stopped):
+        uvicorn.Server(config).run(sockets=[sock])
+
+
+def _worker(
+    app: Any, config: uvicorn.Config, sock: socket.socket, log_level: str, keys: Sequence[str]
+) -> Callable[[int], None]:
+    """What worker process `index` of several runs: worker 0 sends the webhooks, and every
+    worker's log lines name it."""
+    wake_pipe = WakePipe()
+
+    def serve(index: int) -> None:
+        logs.configure(log_level, keys, process=f"worker {index}")
+        sandbox_of(app).worker = WorkerRole(delivers_webhooks=index == 0, wake_pipe=wake_pipe)
+        _serve(config, sock)
+
+    return serve
 
 
 if __name__ == "__main__":

@@ -92,12 +92,14 @@ class RedactingFormatter(logging.Formatter):
         return self.redact(_CONTINUATION.join(lines))
 
 
-def configure(level: str, secrets: Iterable[str]) -> None:
+def configure(level: str, secrets: Iterable[str], process: str | None = None) -> None:
     """Send every logger's records to stderr through RedactingFormatter, at `level` (replacing
-    a handler an earlier call added)."""
+    a handler an earlier call added); `process` names the writing process in every line (one
+    of several workers)."""
+    where = f"[{process}] " if process else ""
     handler = logging.StreamHandler()
     handler.setFormatter(
-        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
+        RedactingFormatter(f"%(asctime)s %(levelname)s {where}%(name)s: %(message)s", secrets)
     )
     root = logging.getLogger()
     for existing in list(root.handlers):

@@ -13,6 +13,7 @@ from pik_sandbox.domain import account_for_key
 from pik_sandbox.ratelimit import RollingWindowLimiter
 from pik_sandbox.settings import SandboxSettings
 from pik_sandbox.store import PaymentLinkRecord, PaymentLinkStore, link_fields
+from pik_sandbox.workers import WorkerRole
 
 # Where the sandbox is placed in each request's ASGI scope (under "extensions"), so that the
 # routes that are plain functions (the checkout page's) find their own instance even when several
@@ -29,13 +30,21 @@ class Sandbox:
     accounts: frozenset[str] = field(init=False)
     creation_limiter: RollingWindowLimiter = field(init=False)
     general_limiter: RollingWindowLimiter = field(init=False)
+    # Its part of the work when the command runs several worker processes.
+    worker: WorkerRole = field(default_factory=WorkerRole)
 
     def __post_init__(self) -> None:
         self.accounts = frozenset(account_for_key(key) for key in self.settings.api_keys)
         window = self.settings.rate_limit_window_seconds
         clock = self.settings.clock or time.monotonic
-        self.creation_limiter = RollingWindowLimiter(self.settings.creation_limit, window, clock)
-        self.general_limiter = RollingWindowLimiter(self.settings.general_limit, window, clock)
+        # Built before any worker process is forked, so that every worker counts against the same
+        # limits (see pik_sandbox.workers).
+        self.creation_limiter = RollingWindowLimiter(
+            self.settings.creation_limit, window, self.accounts, clock
+        )
+        self.general_limiter = RollingWindowLimiter(
+            self.settings.general_limit, window, self.accounts, clock
+        )
 
     def checkout_url(self, link_id: str) -> str:
         """The hosted checkout page of a link, under the sandbox's public URL."""

@@ -58,6 +58,10 @@ class WebhookDeliverer:
         # A payment wakes the loop at once instead of at its next look.
         store.on_events = self._wake.set
 
+    def wake(self) -> None:
+        """Look at the outbox now rather than at the next poll."""
+        self._wake.set()
+
     async def run(self) -> None:
         """Deliver until cancelled, looking for due work every POLL_INTERVAL_SECONDS."""
         async with httpx.AsyncClient(
