@@ -127,21 +127,21 @@ class PaymentEventData:
             raise TypeError(f"'status' is {type(status).__name__}, not a string")
         _confirmed_at = src_dict.get("confirmed_at", UNSET)
         confirmed_at: datetime.datetime | Unset
-        if isinstance(_confirmed_at, Unset):
+        if _confirmed_at is UNSET:
             confirmed_at = UNSET
         else:
             confirmed_at = parse_datetime(_confirmed_at)
 
         _settled_at = src_dict.get("settled_at", UNSET)
         settled_at: datetime.datetime | Unset
-        if isinstance(_settled_at, Unset):
+        if _settled_at is UNSET:
             settled_at = UNSET
         else:
             settled_at = parse_datetime(_settled_at)
 
         _failed_at = src_dict.get("failed_at", UNSET)
         failed_at: datetime.datetime | Unset
-        if isinstance(_failed_at, Unset):
+        if _failed_at is UNSET:
             failed_at = UNSET
         else:
             failed_at = parse_datetime(_failed_at)

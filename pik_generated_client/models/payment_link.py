@@ -125,7 +125,7 @@ class PaymentLink:
             raise TypeError(f"'description' is {type(description).__name__}, not a string")
         _paid_at = src_dict.get("paid_at", UNSET)
         paid_at: datetime.datetime | Unset
-        if isinstance(_paid_at, Unset):
+        if _paid_at is UNSET:
             paid_at = UNSET
         else:
             paid_at = parse_datetime(_paid_at)

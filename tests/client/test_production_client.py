@@ -5,6 +5,7 @@ way users plug in their own transports."""
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import http.server
 import json
@@ -31,6 +32,7 @@ from pik_generated_client.models import (
     PaymentLink,
     PaymentLinkStatus,
 )
+from pik_generated_client.types import UNSET
 from tests.support.openapi_doc import load_seed
 
 BASE_URL = "https://api-sandbox.pik.global/v1"
@@ -305,6 +307,21 @@ def test_unknown_fields_stay_in_additional_properties() -> None:
     assert link.to_dict() == {**LINK, "network": "solana", "fee": {"amount": "0.1"}}
 
 
+def test_each_link_of_a_page_is_parsed_as_one_link_alone() -> None:
+    paid = {**LINK, "status": "paid", "paid_at": "2024-01-15T10:45:00+00:00"}
+    items = [LINK, paid, {**LINK, "status": "refunded", "network": "solana"}]
+    script = Script(json_answer(200, {"data": items, "total": 3, "limit": 20, "offset": 0}))
+    page = list_payment_links.sync(client=script.client())
+    assert page.data == [PaymentLink.from_dict(item) for item in items]
+    assert [link.paid_at for link in page.data] == [
+        UNSET,
+        datetime.datetime(2024, 1, 15, 10, 45, tzinfo=datetime.UTC),
+        UNSET,
+    ]
+    assert [link.status.is_known for link in page.data] == [True, True, False]
+    assert page.data[2].additional_properties == {"network": "solana"}
+
+
 def test_an_unknown_asset_is_just_a_string() -> None:
     script = Script(json_answer(200, {**LINK, "currency": "PYUSD"}))
     link = get_payment_link.sync(client=script.client(), id="pl_1")
@@ -503,6 +520,13 @@ def test_errors_survive_pickling() -> None:
         ({**LINK, "id": None}, "'id' is NoneType, not a string"),
         ({**LINK, "amount": 75.0}, "'amount' is float, not a string"),
         ({"data": [], "total": "5", "limit": 10, "offset": 0}, "'total' is str, not an integer"),
+        (
+            {"data": [LINK, {**LINK, "url": 1}], "total": 2, "limit": 20, "offset": 0},
+            "'url' is int, not a string",
+        ),
+        ({"data": ["pl_1"], "total": 1, "limit": 20, "offset": 0}, "does not match the document"),
+        ({**LINK, "paid_at": None}, "does not match the document"),
+        ({**LINK, "status": None}, "does not match the document"),
     ],
 )
 def test_a_value_of_the_wrong_json_type_is_invalid(body: dict[str, Any], reason: str) -> None:
