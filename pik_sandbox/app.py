@@ -389,10 +389,14 @@ def create_app(settings: SandboxSettings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
-        role, delivering = sandbox.worker, None
+        role, background = sandbox.worker, []
         if role.delivers_webhooks:
-            # Webhook events are sent in the background while the app serves.
-            delivering = asyncio.create_task(deliverer.run())
+            # Webhook events are sent, and the WAL checkpointed, in the background while the
+            # app serves.
+            background = [
+                asyncio.create_task(deliverer.run()),
+                asyncio.create_task(store.checkpoints()),
+            ]
             if role.wake_pipe is not None:
                 role.wake_pipe.listen(deliverer.wake)
         elif role.wake_pipe is not None:
@@ -401,12 +405,12 @@ def create_app(settings: SandboxSettings) -> Starlette:
         try:
             yield
         finally:
-            if delivering is not None:
-                if role.wake_pipe is not None:
-                    role.wake_pipe.stop_listening()
-                delivering.cancel()
+            if background and role.wake_pipe is not None:
+                role.wake_pipe.stop_listening()
+            for task in background:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await delivering
+                    await task
             store.close()
 
     async def openapi_document(_request: Request) -> Response:

@@ -22,6 +22,9 @@ import collections
 import concurrent.futures
 import contextlib
 import json
+import logging
+import multiprocessing
+import multiprocessing.synchronize
 import os
 import queue
 import secrets
@@ -315,10 +318,33 @@ class TransitionRefused(Exception):
         self.link = link
 
 
+logger = logging.getLogger("pik_sandbox.store")
+
 # How long an operation may wait for SQLite's locks before it is refused, unless told otherwise.
 DEFAULT_LOCK_TIMEOUT_SECONDS: Final = 5.0
 # Reader threads: reads in WAL mode never wait for a writer, so a few cover many requests.
 READER_THREADS: Final = 4
+# A call on the event loop that finds the database locked tries again on the loop after each of
+# these pauses (seconds; 0 lets the loop's other work run first), about 20 ms in all: enough for
+# another worker's commit or a checkpoint. Then it waits on a store thread, up to the lock
+# timeout, for a lock held longer (by another program, say).
+INLINE_RETRY_PAUSES: Final = (0, 0, 0.0002, 0.0005, 0.001, 0.001, 0.002, 0.002, 0.003, 0.005, None)
+# How long a write on the event loop waits for another worker process's write to commit (well
+# under a millisecond, unless its process is held up): the longest the loop is held up by it.
+WRITE_TURN_WAIT_SECONDS: Final = 0.002
+# The WAL is copied into the database file by one thread (see `PaymentLinkStore.checkpoints`)
+# this often, rather than by whichever commit crosses SQLite's threshold: that commit would sync
+# the disk on the event loop, and commits of several processes would take turns at checkpoints
+# none of which could start the WAL over, so that it grew without end.
+CHECKPOINT_INTERVAL_SECONDS: Final = 0.1
+# A WAL longer than this (in pages of 4 KiB) is started over: writes that never pause would
+# otherwise keep every passive checkpoint from finishing, and the WAL from being reused.
+RESTART_WAL_PAGES: Final = 8192
+# How long a RESTART checkpoint may wait for the writers and readers before its turn is skipped.
+CHECKPOINT_WAIT_MS: Final = 50
+# Commits still checkpoint when the WAL holds this many pages (40 MiB): a store whose
+# checkpoints do not run (an app served without its lifespan) keeps a bounded WAL.
+AUTOCHECKPOINT_PAGES: Final = 10_000
 # Below this much free space where the database lives, the sandbox refuses to start.
 MIN_FREE_BYTES: Final = 1024 * 1024
 # What a refused write tells the client to wait before trying again.
@@ -736,9 +762,7 @@ class _Lane:
                 job.future.set_exception(_storage_error(error))
                 # A connection that failed on the file itself (or is left inside a transaction)
                 # is replaced by a fresh one for the next call.
-                if connection is not None and (
-                    connection.in_transaction or not isinstance(error, sqlite3.IntegrityError)
-                ):
+                if connection is not None and not _still_usable(connection, error):
                     _close_quietly(connection)
                     connection = None
             except BaseException as error:  # handed to the caller, which re-raises it
@@ -777,7 +801,7 @@ class _InlineConnections:
     def after_error(self, connection: sqlite3.Connection, error: sqlite3.Error) -> None:
         """Replace a connection that failed on the file itself, or was left in a transaction,
         as the store's threads do theirs."""
-        if connection.in_transaction or not isinstance(error, sqlite3.IntegrityError):
+        if not _still_usable(connection, error):
             with self._lock:
                 self._open.discard(connection)
                 self._local.kept = None
@@ -789,6 +813,18 @@ class _InlineConnections:
             self._generation += 1
         for connection in connections:
             _close_quietly(connection)
+
+
+def _still_usable(connection: sqlite3.Connection, error: sqlite3.Error) -> bool:
+    """Whether a connection can serve the next call after `error`: it is not left inside a
+    transaction, and the error was about the data (a constraint) or another connection's lock,
+    not about the file itself. Reopening costs far more than the call (a cold cache, the schema
+    read again), and a worker meets the other workers' locks often."""
+    if connection.in_transaction:
+        return False
+    return isinstance(error, sqlite3.IntegrityError) or isinstance(
+        _storage_error(error), StorageBusy
+    )
 
 
 def _close_quietly(connection: sqlite3.Connection) -> None:
@@ -808,6 +844,30 @@ def _wait_at_most(connection: sqlite3.Connection, deadline: float | None) -> Non
     if remaining_ms <= 0:
         raise StorageBusy("the database stayed locked while this operation queued")
     connection.execute(f"PRAGMA busy_timeout = {remaining_ms}")
+
+
+def _checkpoint_after_change(
+    seen: int | None, turn: multiprocessing.synchronize.Lock
+) -> Callable[[sqlite3.Connection, float | None], int]:
+    """When the database changed since `seen` (its data_version, as this connection saw it), a
+    passive checkpoint, which never holds up a writer; when it finds the WAL longer than
+    RESTART_WAL_PAGES, a RESTART checkpoint too, in the writers' `turn` (writes that never
+    pause would starve it of SQLite's lock), after which the next write starts the WAL over.
+    Returns the version now."""
+
+    def run(connection: sqlite3.Connection, _deadline: float | None) -> int:
+        (version,) = connection.execute("PRAGMA data_version").fetchone()
+        if version != seen:
+            _, wal_pages, _ = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if wal_pages > RESTART_WAL_PAGES and turn.acquire(timeout=CHECKPOINT_WAIT_MS / 1000):
+                try:
+                    connection.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
+                    connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+                finally:
+                    turn.release()
+        return int(version)
+
+    return run
 
 
 def _in_write_transaction(
@@ -895,6 +955,11 @@ class PaymentLinkStore:
         self._writer = _Lane("pik-store-writer", 1, self._open)
         self._readers = _Lane("pik-store-reader", READER_THREADS, self._open)
         self._inline = _InlineConnections(self._open_inline)
+        self._checkpointer = _Lane("pik-store-checkpointer", 1, self._open)
+        # Writes on the event loops of the processes forked after this (pik_sandbox.workers)
+        # take turns here: a write that finds another under way sleeps until it commits, where
+        # SQLite's lock would only refuse it and leave it to poll.
+        self._write_turn: multiprocessing.synchronize.Lock = multiprocessing.Lock()
         try:
             self._call_blocking(self._writer, _prepare)
         except StorageFailed as failed:
@@ -917,6 +982,7 @@ class PaymentLinkStore:
         # killed (even with kill -9); only a power cut or kernel crash could lose the last
         # commits, which FULL would prevent at the cost of an fsync per commit.
         connection.execute("PRAGMA synchronous = NORMAL")
+        connection.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
         return connection
 
     def _open_inline(self) -> sqlite3.Connection:
@@ -932,8 +998,32 @@ class PaymentLinkStore:
         self, lane: _Lane, function: Callable[[sqlite3.Connection, float | None], T]
     ) -> T:
         """`function`'s result: run at once on this thread's own connection, which never waits
-        for a lock; when the database is locked, on `lane`'s threads, which wait for it up to
-        the lock timeout while the event loop serves other requests."""
+        for SQLite's lock; when the database is locked, again on the loop after each of
+        INLINE_RETRY_PAUSES, then on `lane`'s threads, which wait for it up to the lock timeout
+        while the event loop serves other requests."""
+        turn = self._write_turn if lane is self._writer else None
+        for pause in INLINE_RETRY_PAUSES:
+            try:
+                return self._call_inline(function, turn)
+            except StorageBusy:
+                if pause is None:
+                    break
+            # Another worker's commit lasts well under a millisecond: this loop's other requests
+            # run meanwhile, and the call tries again.
+            await asyncio.sleep(pause)
+        job = self._job(function)
+        lane.submit(job)
+        return cast(T, await asyncio.wrap_future(job.future))
+
+    def _call_inline(
+        self,
+        function: Callable[[sqlite3.Connection, float | None], T],
+        turn: multiprocessing.synchronize.Lock | None,
+    ) -> T:
+        """`function` on this thread's own connection, holding `turn` (a write's); StorageBusy
+        when the database, or the turn, is taken."""
+        if turn is not None and not turn.acquire(timeout=WRITE_TURN_WAIT_SECONDS):
+            raise StorageBusy("another worker process is writing")
         connection = None
         try:
             connection = self._inline.connection()
@@ -941,12 +1031,27 @@ class PaymentLinkStore:
         except sqlite3.Error as error:
             if connection is not None:
                 self._inline.after_error(connection, error)
-            mapped = _storage_error(error)
-            if not isinstance(mapped, StorageBusy):
-                raise mapped from None
-        job = self._job(function)
-        lane.submit(job)
-        return cast(T, await asyncio.wrap_future(job.future))
+            raise _storage_error(error) from None
+        finally:
+            if turn is not None:
+                turn.release()
+
+    async def checkpoints(self, interval: float = CHECKPOINT_INTERVAL_SECONDS) -> None:
+        """Until cancelled, every `interval` seconds after a change: copy the WAL's pages into
+        the database file and have the next write start the WAL over, on a thread of its own.
+
+        One process of those sharing the file runs this (the one that sends webhooks). It waits
+        for the writers at most CHECKPOINT_WAIT_MS, then holds them off while it copies; a turn
+        it cannot take is taken at the next one."""
+        seen = None
+        while True:
+            await asyncio.sleep(interval)
+            job = self._job(_checkpoint_after_change(seen, self._write_turn))
+            self._checkpointer.submit(job)
+            try:
+                seen = cast(int, await asyncio.wrap_future(job.future))
+            except (StorageBusy, StorageFailed, sqlite3.Error) as error:
+                logger.debug("checkpoint skipped: %s", error)
 
     def _call_blocking(
         self, lane: _Lane, function: Callable[[sqlite3.Connection, float | None], T]
@@ -1326,6 +1431,7 @@ class PaymentLinkStore:
         """
         self._writer.close()
         self._readers.close()
+        self._checkpointer.close()
         self._inline.close()
 
 
