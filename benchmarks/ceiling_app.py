@@ -3,13 +3,14 @@
 No validation, no authentication, no database: what a Python ASGI server on this machine can do
 at best for the same routes and the same bytes on the wire. Run as a module, it serves the bodies
 in a JSON file the serving benchmark writes (`link`, `page` and `created`), with uvicorn on
-uvloop and httptools.
+uvloop and httptools, in as many worker processes as the sandbox it is the ceiling of.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 import uvicorn
@@ -17,6 +18,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+BODIES_ENV = "PIK_BENCH_BODIES"
 
 
 def build_app(bodies: dict[str, str]) -> Starlette:
@@ -40,15 +43,24 @@ def build_app(bodies: dict[str, str]) -> Starlette:
     )
 
 
+def app_from_environment() -> Starlette:
+    """The app on the bodies file that $PIK_BENCH_BODIES names, for each of uvicorn's workers."""
+    return build_app(json.loads(Path(os.environ[BODIES_ENV]).read_text()))
+
+
 def main() -> None:
-    """Serve the bodies in `--bodies` on 127.0.0.1:`--port`."""
+    """Serve the bodies in `--bodies` on 127.0.0.1:`--port` with `--workers` processes."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--bodies", type=Path, required=True)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
+    os.environ[BODIES_ENV] = str(args.bodies.resolve())
     # As the sandbox serves: uvicorn on uvloop and httptools, no access log, no Server header.
     uvicorn.run(
-        build_app(json.loads(args.bodies.read_text())),
+        "benchmarks.ceiling_app:app_from_environment",
+        factory=True,
+        workers=args.workers,
         host="127.0.0.1",
         port=args.port,
         loop="uvloop",

@@ -148,10 +148,12 @@ def prism_server(log_dir: Path) -> ServerProcess:
     )
 
 
-def ceiling_server(bodies: Path, log_dir: Path) -> ServerProcess:
-    """`benchmarks.ceiling_app` serving the response bodies in the JSON file `bodies`."""
+def ceiling_server(bodies: Path, log_dir: Path, workers: int = 1) -> ServerProcess:
+    """`benchmarks.ceiling_app` serving the response bodies in the JSON file `bodies`, with
+    `workers` processes."""
     port = free_port()
     command = [PYTHON, "-m", "benchmarks.ceiling_app", "--port", str(port), "--bodies", str(bodies)]
+    command += ["--workers", str(workers)]
     return ServerProcess(
         "ceiling", command, port=port, ready_path="/v1/payment-links", log_dir=log_dir
     )

@@ -90,8 +90,11 @@ DESIGN_NOTES: Final = """### The serving design, choice by choice
   has changed (expired by time) is made afresh from the columns.
 - **Deep pages seek.** Links have dense per-account positions, so the page at any offset starts
   at a known position; filtered pages add up per-block counts to find where they start.
-- **One process.** Every figure is one sandbox process against one Prism process; several
-  workers would need the rate limits and the webhook deliveries moved into the store.
+- **Two worker processes.** The sandbox runs `--workers 2`, one per core, as the ceiling does;
+  Prism runs as one Node process, the only way it runs. The workers share the listening socket,
+  the rate limits (in shared memory, under one lock) and the SQLite file; worker 0 alone sends
+  webhooks, woken through a pipe by the others. Reads scale with the second process; creations
+  do not, as SQLite takes one writer at a time. The `--workers 1` row shows one process.
 """
 
 

@@ -2,9 +2,10 @@
 
 Get by id, a list page of 100 and create, against (a) a bare Starlette app serving the sandbox's
 own response bytes from memory, the ceiling for a Python server here, (b) Stoplight Prism's mock
-server reading the same openapi.yaml, and (c) the sandbox as `python -m pik_sandbox` runs it,
-with its API key check, request validation and SQLite doing their work (rate limits off, 1,000
-links in the account); then the sandbox with one of its own options changed.
+server reading the same openapi.yaml, and (c) the sandbox as `python -m pik_sandbox --workers 2`
+runs it, with its API key check, request validation and SQLite doing their work (rate limits
+off, 1,000 links in the account); then the sandbox with one of its own options changed, one
+process among them. The ceiling runs as many worker processes as the sandbox.
 
 Every server runs at once, idle while another is loaded, and the loads take turns in rounds;
 each figure is the best round, the one least disturbed by whatever else the machine did.
@@ -38,13 +39,24 @@ PAGE_QUERY: Final = "?limit=100"
 CREATE_BODY: Final = '{"amount": "75.00", "currency": "USDT", "description": "Order #1234"}'
 GOAL_VS_PRISM: Final = 1.5
 
-CEILING: Final = "ceiling: bare Starlette, bytes from memory"
+# The sandbox's processes, and the ceiling's: as many as the machine has cores.
+WORKERS: Final = 2
+CEILING: Final = f"ceiling: bare Starlette, bytes from memory, {WORKERS} workers"
 PRISM: Final = "Prism mock server"
-SANDBOX: Final = "sandbox --log-level warning (as Prism's warn)"
-# The sandbox with one of its own options changed: what the shipped default saves.
+SANDBOX: Final = f"sandbox --workers {WORKERS} --log-level warning (as Prism's warn)"
+SANDBOX_OPTIONS: Final = ("--workers", str(WORKERS))
+# The sandbox with one of its own options changed: what each costs or buys.
 VARIANTS: Final = {
-    "sandbox --validate-responses": ("--validate-responses",),
-    "sandbox --log-level info (the command's default)": ("--log-level", "info"),
+    "sandbox --workers 1 (one process, as Prism)": ("--workers", "1"),
+    f"sandbox --workers {WORKERS} --validate-responses": (
+        *SANDBOX_OPTIONS,
+        "--validate-responses",
+    ),
+    f"sandbox --workers {WORKERS} --log-level info (the command's default)": (
+        *SANDBOX_OPTIONS,
+        "--log-level",
+        "info",
+    ),
 }
 
 
@@ -105,14 +117,14 @@ def measure(load: LoadSettings, workdir: Path) -> ServingResults:
     with ExitStack() as stack:
         sandboxes: dict[str, SandboxProcess] = {}
         ids: list[str] = []
-        for index, (label, options) in enumerate([(SANDBOX, ()), *VARIANTS.items()]):
+        for index, (label, options) in enumerate([(SANDBOX, SANDBOX_OPTIONS), *VARIANTS.items()]):
             # A database each: one sandbox's creations must not change what another lists.
             db = workdir / f"serving-{index}.sqlite3"
             ids = seed_links(db, key, LINKS).sample_ids
             sandboxes[label] = stack.enter_context(start_sandbox(db, key, workdir, *options))
         bodies = workdir / "bodies.json"
         bodies.write_text(json.dumps(capture_bodies(sandboxes[SANDBOX].base_url, key, ids[0])))
-        ceiling, prism = ceiling_server(bodies, workdir), prism_server(workdir)
+        ceiling, prism = ceiling_server(bodies, workdir, WORKERS), prism_server(workdir)
         stack.enter_context(all_running([ceiling, prism]))
         # Prism serves the document's paths as written, without the /v1 of the servers' URL.
         sites = {CEILING: (ceiling.base_url, "/v1"), PRISM: (prism.base_url, "")}
@@ -158,10 +170,11 @@ def tables(results: ServingResults) -> list[Table]:
             )
     table.notes += [
         f"Goal (issue 15): the sandbox at least {GOAL_VS_PRISM}x Prism on each request.",
-        "Cores: the machine's 2, shared; every server is one process (the sandbox one uvicorn "
-        "worker on one event loop, its SQLite calls on that loop or, when the file is locked, "
-        "its own threads; Prism one Node process), loaded alone while the others idle; wrk "
-        "runs one thread beside it.",
+        f"Cores: the machine's 2, shared by the server loaded and wrk (one thread); the "
+        f"sandbox and the ceiling run {WORKERS} worker processes (the sandbox's share one "
+        "socket, one set of rate limits and one SQLite file), Prism one Node process, the only "
+        "way it runs; the one-process sandbox is the row `--workers 1`. Each server is loaded "
+        "alone while the others idle.",
         f"{results.load.describe()}; {LINKS:,} links in the account; get by id cycles through "
         f"{LINKS:,} ids. Prism answers its list with the document's one-link example, not 100 "
         "links, and remembers nothing it is sent.",
