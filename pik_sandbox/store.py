@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Final, TypeVar, cast
 
@@ -329,9 +330,6 @@ READER_THREADS: Final = 4
 # another worker's commit or a checkpoint. Then it waits on a store thread, up to the lock
 # timeout, for a lock held longer (by another program, say).
 INLINE_RETRY_PAUSES: Final = (0, 0, 0.0002, 0.0005, 0.001, 0.001, 0.002, 0.002, 0.003, 0.005, None)
-# How long a write on the event loop waits for another worker process's write to commit (well
-# under a millisecond, unless its process is held up): the longest the loop is held up by it.
-WRITE_TURN_WAIT_SECONDS: Final = 0.002
 # The WAL is copied into the database file by one thread (see `PaymentLinkStore.checkpoints`)
 # this often, rather than by whichever commit crosses SQLite's threshold: that commit would sync
 # the disk on the event loop, and commits of several processes would take turns at checkpoints
@@ -870,6 +868,19 @@ def _checkpoint_after_change(
     return run
 
 
+# A new link's row; the account's next position is read and taken inside the write transaction,
+# where no other write of this or any process comes in between.
+_INSERT_LINK: Final = (
+    "INSERT INTO payment_links (id, account, position, amount, currency, description,"
+    " status, created_at, created_ts, expires_ts, tail)"
+    f" VALUES (?, ?, ({_NEXT_POSITION}), ?, ?, ?, 'active', ?, ?, ?, ?)"
+)
+
+
+def _insert_link(row: tuple[object, ...], connection: sqlite3.Connection) -> None:
+    connection.execute(_INSERT_LINK, row)
+
+
 def _in_write_transaction(
     function: Callable[[sqlite3.Connection], T],
 ) -> Callable[[sqlite3.Connection, float | None], T]:
@@ -957,8 +968,9 @@ class PaymentLinkStore:
         self._inline = _InlineConnections(self._open_inline)
         self._checkpointer = _Lane("pik-store-checkpointer", 1, self._open)
         # Writes on the event loops of the processes forked after this (pik_sandbox.workers)
-        # take turns here: a write that finds another under way sleeps until it commits, where
-        # SQLite's lock would only refuse it and leave it to poll.
+        # take turns here. A write that finds the turn taken is refused at once, as SQLite's
+        # lock would refuse it, but for a fraction of what a refused BEGIN IMMEDIATE costs; and
+        # the checkpointer takes the turn to hold the writers off while it starts the WAL over.
         self._write_turn: multiprocessing.synchronize.Lock = multiprocessing.Lock()
         try:
             self._call_blocking(self._writer, _prepare)
@@ -1022,7 +1034,7 @@ class PaymentLinkStore:
     ) -> T:
         """`function` on this thread's own connection, holding `turn` (a write's); StorageBusy
         when the database, or the turn, is taken."""
-        if turn is not None and not turn.acquire(timeout=WRITE_TURN_WAIT_SECONDS):
+        if turn is not None and not turn.acquire(block=False):
             raise StorageBusy("another worker process is writing")
         connection = None
         try:
@@ -1070,8 +1082,9 @@ class PaymentLinkStore:
         ttl_seconds: float | None = None,
     ) -> PaymentLinkRecord:
         """Store a new active link for `account` and return it."""
-
-        def insert(connection: sqlite3.Connection) -> PaymentLinkRecord:
+        for _ in range(ID_DRAWS):
+            # Everything but the SQL is done first, so that the write holds the lock (which other
+            # worker processes wait for) as briefly as it can.
             now = self._clock()
             link = PaymentLinkRecord(
                 id=new_link_id(),
@@ -1082,30 +1095,21 @@ class PaymentLinkStore:
                 created_at=rfc3339(now),
                 paid_at=None,
             )
-            # The next position of the account, read and taken inside this write transaction:
-            # no other write of this or any process comes in between.
-            connection.execute(
-                "INSERT INTO payment_links (id, account, position, amount, currency, description,"
-                " status, created_at, created_ts, expires_ts, tail)"
-                f" VALUES (?, ?, ({_NEXT_POSITION}), ?, ?, ?, 'active', ?, ?, ?, ?)",
-                (
-                    link.id,
-                    account,
-                    account,
-                    amount,
-                    currency,
-                    description,
-                    link.created_at,
-                    now,
-                    now + ttl_seconds if ttl_seconds is not None else None,
-                    link_tail(link),
-                ),
+            row = (
+                link.id,
+                account,
+                account,
+                amount,
+                currency,
+                description,
+                link.created_at,
+                now,
+                now + ttl_seconds if ttl_seconds is not None else None,
+                link_tail(link),
             )
-            return link
-
-        for _ in range(ID_DRAWS):
             try:
-                return await self._call(self._writer, _in_write_transaction(insert))
+                await self._call(self._writer, _in_write_transaction(partial(_insert_link, row)))
+                return link
             except sqlite3.IntegrityError as error:
                 if not _is_id_taken(error):
                     raise
