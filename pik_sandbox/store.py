@@ -337,12 +337,17 @@ INLINE_RETRY_PAUSES: Final = (0, 0, 0.0002, 0.0005, 0.001, 0.001, 0.002, 0.002, 
 CHECKPOINT_INTERVAL_SECONDS: Final = 0.1
 # A WAL longer than this (in pages of 4 KiB) is started over: writes that never pause would
 # otherwise keep every passive checkpoint from finishing, and the WAL from being reused.
-RESTART_WAL_PAGES: Final = 8192
+RESTART_WAL_PAGES: Final = 4096
 # How long a RESTART checkpoint may wait for the writers and readers before its turn is skipped.
 CHECKPOINT_WAIT_MS: Final = 50
-# Commits still checkpoint when the WAL holds this many pages (40 MiB): a store whose
-# checkpoints do not run (an app served without its lifespan) keeps a bounded WAL.
-AUTOCHECKPOINT_PAGES: Final = 10_000
+# Commits still checkpoint when the WAL holds this many pages (128 MiB, beyond what the
+# checkpointer lets it reach): a store whose checkpoints do not run (an app served without its
+# lifespan) keeps a bounded WAL.
+AUTOCHECKPOINT_PAGES: Final = 32_768
+# How long a write on the event loop waits, the first time, for another worker process's write
+# to commit (in well under a millisecond, unless that process is held up): the longest the loop
+# is held up by another worker.
+WRITE_TURN_WAIT_SECONDS: Final = 0.002
 # Below this much free space where the database lives, the sandbox refuses to start.
 MIN_FREE_BYTES: Final = 1024 * 1024
 # What a refused write tells the client to wait before trying again.
@@ -968,9 +973,10 @@ class PaymentLinkStore:
         self._inline = _InlineConnections(self._open_inline)
         self._checkpointer = _Lane("pik-store-checkpointer", 1, self._open)
         # Writes on the event loops of the processes forked after this (pik_sandbox.workers)
-        # take turns here. A write that finds the turn taken is refused at once, as SQLite's
-        # lock would refuse it, but for a fraction of what a refused BEGIN IMMEDIATE costs; and
-        # the checkpointer takes the turn to hold the writers off while it starts the WAL over.
+        # take turns here: a write that finds another under way sleeps until it commits (up to
+        # WRITE_TURN_WAIT_SECONDS), woken in turn, where SQLite's lock would only refuse it,
+        # at more cost, and leave it to poll, losing to the busier process. The checkpointer
+        # takes the turn to hold the writers off while it starts the WAL over.
         self._write_turn: multiprocessing.synchronize.Lock = multiprocessing.Lock()
         try:
             self._call_blocking(self._writer, _prepare)
@@ -1014,12 +1020,16 @@ class PaymentLinkStore:
         INLINE_RETRY_PAUSES, then on `lane`'s threads, which wait for it up to the lock timeout
         while the event loop serves other requests."""
         turn = self._write_turn if lane is self._writer else None
+        turn_wait = WRITE_TURN_WAIT_SECONDS
         for pause in INLINE_RETRY_PAUSES:
             try:
-                return self._call_inline(function, turn)
+                return self._call_inline(function, turn, turn_wait)
             except StorageBusy:
                 if pause is None:
                     break
+            # A turn held longer than that is held by a stuck process or a checkpoint: the loop
+            # does not wait for it again, only looks.
+            turn_wait = 0.0
             # Another worker's commit lasts well under a millisecond: this loop's other requests
             # run meanwhile, and the call tries again.
             await asyncio.sleep(pause)
@@ -1031,10 +1041,11 @@ class PaymentLinkStore:
         self,
         function: Callable[[sqlite3.Connection, float | None], T],
         turn: multiprocessing.synchronize.Lock | None,
+        turn_wait: float,
     ) -> T:
-        """`function` on this thread's own connection, holding `turn` (a write's); StorageBusy
-        when the database, or the turn, is taken."""
-        if turn is not None and not turn.acquire(block=False):
+        """`function` on this thread's own connection, holding `turn` (a write's), which it waits
+        for up to `turn_wait` seconds; StorageBusy when the database, or the turn, is taken."""
+        if turn is not None and not turn.acquire(timeout=turn_wait):
             raise StorageBusy("another worker process is writing")
         connection = None
         try:
