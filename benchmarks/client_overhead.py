@@ -6,11 +6,12 @@ from __future__ import annotations
 import gc
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
 
+from benchmarks import plan
 from benchmarks.report import Table
 from pik_generated_client import AuthenticatedClient, Pik
 from pik_generated_client.api.payment_links import get_payment_link, list_payment_links
@@ -135,9 +136,10 @@ def tables(results: list[tuple[str, float, float, float]]) -> list[Table]:
     return [table]
 
 
-def main() -> None:
-    """Print the table."""
-    for table in tables(measure()):
+def main(argv: Sequence[str] | None = None) -> None:
+    """Measure as the options ask (`--smoke`: a few rounds) and print the table."""
+    run = plan.parse(__doc__, argv)
+    for table in tables(measure(run.client_rounds, run.client_repeat)):
         print(table.markdown())
 
 
