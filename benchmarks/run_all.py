@@ -82,9 +82,10 @@ DESIGN_NOTES: Final = """### The serving design, choice by choice
 - **httptools under the sandbox's own limits.** uvicorn's h11 protocol capped a request's head
   but held a bare app to about a third of httptools' rate; the sandbox counts a head's bytes
   itself, and keeps its deadlines and connection cap.
-- **The store answers on the event loop**, on a connection that never waits for a lock; only a
-  locked database sends a call to the store's threads, which wait up to `--db-lock-timeout`.
-  A thread hand-over costs far more than the query itself.
+- **The store answers on the event loop**, on a connection that never waits for SQLite's lock;
+  a locked database is tried again on the loop for about 15 ms, and only a lock held longer sends
+  a call to the store's threads, which wait up to `--db-lock-timeout`. A thread hand-over costs
+  far more than the query itself. One thread checkpoints the WAL, off the loop.
 - **List pages from stored tails.** Each link keeps its API form after its id and url, written
   with every change; a page reads two values per link instead of seven. A tail whose status time
   has changed (expired by time) is made afresh from the columns.
@@ -93,8 +94,11 @@ DESIGN_NOTES: Final = """### The serving design, choice by choice
 - **Two worker processes.** The sandbox runs `--workers 2`, one per core, as the ceiling does;
   Prism runs as one Node process, the only way it runs. The workers share the listening socket,
   the rate limits (in shared memory, under one lock) and the SQLite file; worker 0 alone sends
-  webhooks, woken through a pipe by the others. Reads scale with the second process; creations
-  do not, as SQLite takes one writer at a time. The `--workers 1` row shows one process.
+  webhooks, woken through a pipe by the others. Reads scale with the second process. Writes
+  take turns on a process-shared lock before SQLite's: a write that finds another under way
+  sleeps until it commits (2 ms at most) instead of being refused by SQLite and polling, and a
+  link is built before its transaction, which holds the lock for the SQL alone. The `--workers
+  1` row shows one process.
 """
 
 

@@ -85,6 +85,8 @@ def test_an_asset_the_document_could_not_name_is_refused(
         ("--api-key", ""),
         ("--api-key", "sk with spaces"),
         ("--rate-limit", "sometimes"),
+        ("--workers", "0"),
+        ("--workers", "65"),
         ("--log-level", "loud"),
     ],
 )
