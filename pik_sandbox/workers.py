@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import signal
@@ -35,6 +36,8 @@ _Handler = Callable[[int, FrameType | None], Any] | int | None
 
 # Enough for any machine's cores; every worker opens its own connections and threads.
 MAX_WORKERS: Final = 64
+# prctl's request to be sent a signal when the parent process ends.
+_PR_SET_PDEATHSIG: Final = 1
 # What the command exits with when a worker ended on its own.
 WORKER_FAILED: Final = 1
 
@@ -102,9 +105,9 @@ def run_workers(count: int, serve: Callable[[int], None]) -> int:
         for index in range(count):
             if stopping:
                 break
-            pid = os.fork()
+            parent, pid = os.getpid(), os.fork()
             if pid == 0:
-                _child(index, serve, previous)
+                _child(index, serve, previous, parent)
             children[pid] = index
         if stopping:
             stop_all()
@@ -131,12 +134,27 @@ def run_workers(count: int, serve: Callable[[int], None]) -> int:
             signal.signal(sig, handler)
 
 
+def _end_with_parent(parent: int) -> None:
+    """Have the kernel send this process SIGTERM when its parent ends, even by SIGKILL, so that
+    no worker outlives the command (Linux's PR_SET_PDEATHSIG; elsewhere, nothing)."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return
+    if prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0 and os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGTERM)  # the parent ended before the request was made
+
+
 def _child(
-    index: int, serve: Callable[[int], None], handlers: Mapping[signal.Signals, _Handler]
+    index: int,
+    serve: Callable[[int], None],
+    handlers: Mapping[signal.Signals, _Handler],
+    parent: int,
 ) -> None:
     """The forked worker's whole life: it never returns into the parent's code."""
     status = 0
     try:
+        _end_with_parent(parent)
         for sig, handler in handlers.items():
             if handler is not None:
                 signal.signal(sig, handler)

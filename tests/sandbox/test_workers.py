@@ -165,3 +165,15 @@ def test_sigterm_stops_every_worker_cleanly(tmp_path: Path) -> None:
     assert status == 0 and log.rstrip().endswith("PIK sandbox stopped.")
     assert not any(Path(f"/proc/{pid}").exists() for pid in pids)
     assert "Traceback" not in log
+
+
+def test_no_worker_outlives_a_command_killed_outright(tmp_path: Path) -> None:
+    with SandboxProcess.start(*WORKERS, workdir=tmp_path) as sandbox:
+        pids = wait_for_workers(sandbox, 2)
+        sandbox.stop(signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while (alive := [pid for pid in pids if Path(f"/proc/{pid}").exists()]) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+    assert not alive, "workers kept running after the command was killed"
