@@ -390,6 +390,8 @@ def create_app(settings: SandboxSettings) -> Starlette:
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
         role, background = sandbox.worker, []
+        # One process checkpoints the WAL for all (below): commits leave it to that.
+        store.use_checkpointer()
         if role.delivers_webhooks:
             # Webhook events are sent, and the WAL checkpointed, in the background while the
             # app serves.

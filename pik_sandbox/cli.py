@@ -418,8 +418,8 @@ def _banner(settings: SandboxSettings, listen_url: str, demo_key: bool, workers:
     return "\n".join(lines)
 
 
-class _Stopped(Exception):
-    """SIGTERM, once uvicorn has shut down."""
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM, handled as SIGINT is: wherever it arrives, the command (or worker) stops."""
 
 
 def _stop(_signum: int, _frame: FrameType | None) -> None:
@@ -495,6 +495,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # Every logger's lines, at every level, with keys and control characters taken out.
     logs.configure(args.log_level, keys)
+    # From the moment the command says it listens, SIGTERM stops it as SIGINT does.
+    signal.signal(signal.SIGTERM, _stop)
     print(_banner(settings, listen_url, demo_key, args.workers), flush=True)
     status = 0
     try:
@@ -504,6 +506,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Each worker opens its own connections and threads; none is forked open.
             close_app(app)
             status = run_workers(args.workers, _worker(app, config, sock, args.log_level, keys))
+    except KeyboardInterrupt:  # SIGINT or SIGTERM before the server took over the signals
+        pass
     finally:
         sock.close()
     print("PIK sandbox stopped.", flush=True)
@@ -517,7 +521,7 @@ def _serve(config: uvicorn.Config, sock: socket.socket) -> None:
     # it raises the signal again for the previous handler; these handlers turn that into a
     # quiet exit instead of a traceback (SIGINT) or death by signal (SIGTERM).
     signal.signal(signal.SIGTERM, _stop)
-    with contextlib.suppress(KeyboardInterrupt, _Stopped):
+    with contextlib.suppress(KeyboardInterrupt):
         uvicorn.Server(config).run(sockets=[sock])
 
 

@@ -4,16 +4,23 @@ worker a request reaches."""
 
 from __future__ import annotations
 
+import logging
 import math
 import mmap
-import multiprocessing
 import time
 from collections.abc import Callable, Iterable
+
+from pik_sandbox.workers import process_lock
+
+logger = logging.getLogger("pik_sandbox.ratelimit")
 
 # Each key's cells, as doubles: where its oldest event is in its ring, how many events the
 # ring holds, then the ring itself (`limit` event times, oldest first from `start`).
 _START, _COUNT, _RING = 0, 1, 2
 _CELL_BYTES = 8
+# The lock is held for a few microseconds. Not getting it in this long means a worker process
+# ended while holding it: requests are then let through uncounted rather than held up forever.
+_LOCK_WAIT_SECONDS = 0.1
 
 
 class RollingWindowLimiter:
@@ -39,7 +46,8 @@ class RollingWindowLimiter:
         self._stride = _RING + max(limit, 0)
         self._memory = mmap.mmap(-1, max(len(self._slots) * self._stride, 1) * _CELL_BYTES)
         self._cells = memoryview(self._memory).cast("d")
-        self._lock = multiprocessing.Lock()
+        self._lock = process_lock()
+        self._lock_lost = False
 
     def acquire(self, key: str) -> int | None:
         """Count one event for `key`: None when allowed, else whole seconds until one would be."""
@@ -54,7 +62,12 @@ class RollingWindowLimiter:
         ring = base + _RING
         now = self._clock()
         horizon = now - self.window_seconds
-        with self._lock:
+        if not self._lock.acquire(timeout=_LOCK_WAIT_SECONDS):
+            if not self._lock_lost:
+                self._lock_lost = True
+                logger.error("the rate limits' lock stays taken; requests are no longer counted")
+            return None
+        try:
             start = int(cells[base + _START])
             count = int(cells[base + _COUNT])
             while count and cells[ring + start] <= horizon:
@@ -67,5 +80,7 @@ class RollingWindowLimiter:
                 return None
             cells[base + _COUNT] = count
             oldest = cells[ring + start]
+        finally:
+            self._lock.release()
         # Rounded up, and at least 1, so a client that waits exactly this long succeeds.
         return max(1, math.ceil(oldest - horizon))

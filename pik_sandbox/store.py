@@ -1,13 +1,19 @@
 """Payment links kept in SQLite: the only module that speaks SQL.
 
 A call is first tried on the calling thread's own connection (the event loop's), which never
-waits for a lock: answered at once, as nearly every call is, it costs no hand-over to another
-thread. When the database is locked, the call goes to the store's threads instead: one writer,
-where every write that must wait queues, and a few readers, each keeping one connection for its
-whole life; they wait for the lock while the event loop serves other requests. The API's
-handlers and the checkout page await the same coroutines (`create`, `get`, `list_links`,
-`list_served`, `transition`, `get_for_checkout`, `pay_from_checkout`), so a lock held by another
-process delays only the requests that need it, never the event loop.
+waits for SQLite's lock: answered at once, as nearly every call is, it costs no hand-over to
+another thread. A call that finds the database locked is tried again on the loop a few times,
+briefly, while the loop serves other requests (another worker's commit lasts well under a
+millisecond); if the lock is still held, the call goes to the store's threads: one writer, where
+every write that must wait queues, and a few readers, each keeping one connection for its whole
+life; they wait for the lock while the event loop serves other requests. The API's handlers and
+the checkout page await the same coroutines (`create`, `get`, `list_links`, `list_served`,
+`transition`, `get_for_checkout`, `pay_from_checkout`), so a lock held by another program delays
+only the requests that need it, never the event loop.
+
+The worker processes of one command (pik_sandbox.workers) also take turns to write on a
+process-shared lock, which a write on the loop waits for up to WRITE_TURN_WAIT_SECONDS, once;
+and one thread of one of them checkpoints the WAL for all (`checkpoints`).
 
 Every operation waits at most `lock_timeout` seconds for SQLite's locks, counted from the moment it
 was asked for (time spent queued behind other writes included); past that it raises StorageBusy
@@ -23,7 +29,6 @@ import concurrent.futures
 import contextlib
 import json
 import logging
-import multiprocessing
 import multiprocessing.synchronize
 import os
 import queue
@@ -36,11 +41,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any, Final, TypeVar, cast
 
 import orjson
+
+from pik_sandbox.workers import process_lock
 
 T = TypeVar("T")
 
@@ -326,7 +332,7 @@ DEFAULT_LOCK_TIMEOUT_SECONDS: Final = 5.0
 # Reader threads: reads in WAL mode never wait for a writer, so a few cover many requests.
 READER_THREADS: Final = 4
 # A call on the event loop that finds the database locked tries again on the loop after each of
-# these pauses (seconds; 0 lets the loop's other work run first), about 20 ms in all: enough for
+# these pauses (seconds; 0 lets the loop's other work run first), about 15 ms in all: enough for
 # another worker's commit or a checkpoint. Then it waits on a store thread, up to the lock
 # timeout, for a lock held longer (by another program, say).
 INLINE_RETRY_PAUSES: Final = (0, 0, 0.0002, 0.0005, 0.001, 0.001, 0.002, 0.002, 0.003, 0.005, None)
@@ -340,13 +346,15 @@ CHECKPOINT_INTERVAL_SECONDS: Final = 0.1
 RESTART_WAL_PAGES: Final = 4096
 # How long a RESTART checkpoint may wait for the writers and readers before its turn is skipped.
 CHECKPOINT_WAIT_MS: Final = 50
-# Commits still checkpoint when the WAL holds this many pages (128 MiB, beyond what the
-# checkpointer lets it reach): a store whose checkpoints do not run (an app served without its
-# lifespan) keeps a bounded WAL.
+# Once a store uses the checkpointer (an app's lifespan starts it), commits checkpoint only
+# when the WAL holds this many pages (128 MiB, beyond what the checkpointer lets it reach), a
+# safety net; before, or in an app served without its lifespan, at SQLite's own threshold.
 AUTOCHECKPOINT_PAGES: Final = 32_768
-# How long a write on the event loop waits, the first time, for another worker process's write
-# to commit (in well under a millisecond, unless that process is held up): the longest the loop
-# is held up by another worker.
+SQLITE_AUTOCHECKPOINT_PAGES: Final = 1000
+# How long a write on the event loop waits, on its first try, for another worker process's
+# write to commit (in well under a millisecond, unless that process is held up). Once a wait
+# runs out, no write of the process waits again until one gets the turn: a stuck worker or a
+# checkpoint holds up each loop by this much once, not once per write.
 WRITE_TURN_WAIT_SECONDS: Final = 0.002
 # Below this much free space where the database lives, the sandbox refuses to start.
 MIN_FREE_BYTES: Final = 1024 * 1024
@@ -780,8 +788,9 @@ class _InlineConnections:
     """One connection per thread for calls made on an event loop: a call that finds the database
     unlocked (nearly every one) is answered without handing it to another thread.
 
-    They never wait for a lock (busy_timeout 0), so the event loop is never held up by another
-    process's transaction. `close()` closes them all; each thread's next call opens a new one.
+    They never wait for SQLite's lock (busy_timeout 0), so the event loop is never held up by
+    another program's transaction. `close()` closes them all; each thread's next call opens a
+    new one.
     """
 
     def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
@@ -882,10 +891,6 @@ _INSERT_LINK: Final = (
 )
 
 
-def _insert_link(row: tuple[object, ...], connection: sqlite3.Connection) -> None:
-    connection.execute(_INSERT_LINK, row)
-
-
 def _in_write_transaction(
     function: Callable[[sqlite3.Connection], T],
 ) -> Callable[[sqlite3.Connection, float | None], T]:
@@ -977,7 +982,10 @@ class PaymentLinkStore:
         # WRITE_TURN_WAIT_SECONDS), woken in turn, where SQLite's lock would only refuse it,
         # at more cost, and leave it to poll, losing to the busier process. The checkpointer
         # takes the turn to hold the writers off while it starts the WAL over.
-        self._write_turn: multiprocessing.synchronize.Lock = multiprocessing.Lock()
+        self._write_turn: multiprocessing.synchronize.Lock = process_lock()
+        self._turn_held_long = False
+        # SQLite's own threshold until use_checkpointer().
+        self._autocheckpoint_pages = SQLITE_AUTOCHECKPOINT_PAGES
         try:
             self._call_blocking(self._writer, _prepare)
         except StorageFailed as failed:
@@ -1000,7 +1008,7 @@ class PaymentLinkStore:
         # killed (even with kill -9); only a power cut or kernel crash could lose the last
         # commits, which FULL would prevent at the cost of an fsync per commit.
         connection.execute("PRAGMA synchronous = NORMAL")
-        connection.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
+        connection.execute(f"PRAGMA wal_autocheckpoint = {self._autocheckpoint_pages}")
         return connection
 
     def _open_inline(self) -> sqlite3.Connection:
@@ -1020,16 +1028,12 @@ class PaymentLinkStore:
         INLINE_RETRY_PAUSES, then on `lane`'s threads, which wait for it up to the lock timeout
         while the event loop serves other requests."""
         turn = self._write_turn if lane is self._writer else None
-        turn_wait = WRITE_TURN_WAIT_SECONDS
-        for pause in INLINE_RETRY_PAUSES:
+        for attempt, pause in enumerate(INLINE_RETRY_PAUSES):
             try:
-                return self._call_inline(function, turn, turn_wait)
+                return self._call_inline(function, turn, may_wait=attempt == 0)
             except StorageBusy:
                 if pause is None:
                     break
-            # A turn held longer than that is held by a stuck process or a checkpoint: the loop
-            # does not wait for it again, only looks.
-            turn_wait = 0.0
             # Another worker's commit lasts well under a millisecond: this loop's other requests
             # run meanwhile, and the call tries again.
             await asyncio.sleep(pause)
@@ -1041,12 +1045,23 @@ class PaymentLinkStore:
         self,
         function: Callable[[sqlite3.Connection, float | None], T],
         turn: multiprocessing.synchronize.Lock | None,
-        turn_wait: float,
+        *,
+        may_wait: bool,
     ) -> T:
-        """`function` on this thread's own connection, holding `turn` (a write's), which it waits
-        for up to `turn_wait` seconds; StorageBusy when the database, or the turn, is taken."""
-        if turn is not None and not turn.acquire(timeout=turn_wait):
-            raise StorageBusy("another worker process is writing")
+        """`function` on this thread's own connection, holding `turn` (a write's), waited for
+        up to WRITE_TURN_WAIT_SECONDS when `may_wait`; StorageBusy when the database, or the
+        turn, is taken."""
+        if turn is not None:
+            # A turn held longer than the wait is held by a stuck process or a checkpoint: until
+            # a write of this process gets it again, none waits for it, each only looks.
+            if may_wait and not self._turn_held_long:
+                got = turn.acquire(True, WRITE_TURN_WAIT_SECONDS)
+                self._turn_held_long = not got
+            else:
+                got = turn.acquire(False)
+            if not got:
+                raise StorageBusy("another worker process is writing")
+            self._turn_held_long = False
         connection = None
         try:
             connection = self._inline.connection()
@@ -1058,6 +1073,14 @@ class PaymentLinkStore:
         finally:
             if turn is not None:
                 turn.release()
+
+    def use_checkpointer(self) -> None:
+        """From now on, leave checkpoints to `checkpoints()`, which one process of those serving
+        the file runs: commits checkpoint only past AUTOCHECKPOINT_PAGES, as a safety net, not
+        past SQLite's 1,000 pages. Connections already open are closed (the next calls open
+        them again)."""
+        self._autocheckpoint_pages = AUTOCHECKPOINT_PAGES
+        self.close()
 
     async def checkpoints(self, interval: float = CHECKPOINT_INTERVAL_SECONDS) -> None:
         """Until cancelled, every `interval` seconds after a change: copy the WAL's pages into
@@ -1093,12 +1116,10 @@ class PaymentLinkStore:
         ttl_seconds: float | None = None,
     ) -> PaymentLinkRecord:
         """Store a new active link for `account` and return it."""
-        for _ in range(ID_DRAWS):
-            # Everything but the SQL is done first, so that the write holds the lock (which other
-            # worker processes wait for) as briefly as it can.
-            now = self._clock()
+
+        def made_at(link_id: str, now: float) -> tuple[PaymentLinkRecord, str]:
             link = PaymentLinkRecord(
-                id=new_link_id(),
+                id=link_id,
                 amount=amount,
                 currency=currency,
                 description=description,
@@ -1106,21 +1127,32 @@ class PaymentLinkStore:
                 created_at=rfc3339(now),
                 paid_at=None,
             )
-            row = (
-                link.id,
-                account,
-                account,
-                amount,
-                currency,
-                description,
-                link.created_at,
-                now,
-                now + ttl_seconds if ttl_seconds is not None else None,
-                link_tail(link),
-            )
+            return link, link_tail(link)
+
+        def insert(
+            link_id: str, made: float, link: PaymentLinkRecord, tail: str
+        ) -> Callable[[sqlite3.Connection], PaymentLinkRecord]:
+            def run(connection: sqlite3.Connection) -> PaymentLinkRecord:
+                # Its time is the commit's, as its position is: made again in the rare case
+                # that the second changed while the write waited for the lock.
+                now = self._clock()
+                new, new_tail = (link, tail) if int(now) == int(made) else made_at(link_id, now)
+                expires = now + ttl_seconds if ttl_seconds is not None else None
+                values = [link_id, account, account, amount, currency, description]
+                connection.execute(_INSERT_LINK, [*values, new.created_at, now, expires, new_tail])
+                return new
+
+            return run
+
+        for _ in range(ID_DRAWS):
+            # The link and its stored tail are made before the write transaction, so that it
+            # holds the lock (which other worker processes wait for) as briefly as it can.
+            link_id, made = new_link_id(), self._clock()
+            link, tail = made_at(link_id, made)
             try:
-                await self._call(self._writer, _in_write_transaction(partial(_insert_link, row)))
-                return link
+                return await self._call(
+                    self._writer, _in_write_transaction(insert(link_id, made, link, tail))
+                )
             except sqlite3.IntegrityError as error:
                 if not _is_id_taken(error):
                     raise

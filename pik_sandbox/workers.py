@@ -12,8 +12,10 @@ worker that makes a change which may put events in the outbox wakes it through t
 payment's event leaves as soon as it would from a single process.
 
 The parent only supervises: SIGINT or SIGTERM stops every worker cleanly (each finishes the
-requests in flight and closes its database), and a worker that ends on its own stops the others,
-after which the command exits 1.
+requests in flight and closes its database; one that takes longer than STOP_GRACE_SECONDS is
+killed), and a worker that ends on its own stops the others, after which the command exits 1.
+Both signals are held back while a worker is forked, so one arriving during start-up stops
+every worker too. On Linux a worker also ends when the command is killed outright (SIGKILL).
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ import asyncio
 import contextlib
 import ctypes
 import logging
+import multiprocessing
+import multiprocessing.synchronize
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import FrameType
@@ -40,6 +45,21 @@ MAX_WORKERS: Final = 64
 _PR_SET_PDEATHSIG: Final = 1
 # What the command exits with when a worker ended on its own.
 WORKER_FAILED: Final = 1
+# How long workers told to stop may take (finishing the requests in flight) before being killed.
+STOP_GRACE_SECONDS: Final = 10.0
+_REAP_INTERVAL_SECONDS: Final = 0.05
+_STOP_SIGNALS: Final = frozenset({signal.SIGINT, signal.SIGTERM})
+# How a worker told to stop may end: by returning, or by the signal itself when it came before
+# the worker's server had installed its handlers.
+_STOPPED_CODES: Final = frozenset({0, -signal.SIGINT, -signal.SIGTERM})
+
+
+def process_lock() -> multiprocessing.synchronize.Lock:
+    """A lock shared with the processes forked after it is made. From the fork start method's
+    context where there is one: another method's lock is a named semaphore, which would start a
+    resource tracker process beside the workers."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else None).Lock()
 
 
 class WakePipe:
@@ -83,66 +103,100 @@ class WorkerRole:
 
 def run_workers(count: int, serve: Callable[[int], None]) -> int:
     """Fork `count` processes, each running `serve(index)` (index 0 to count - 1), and wait for
-    all of them; returns the command's exit status: 0 when they were stopped by SIGINT or
-    SIGTERM, WORKER_FAILED when one ended on its own (the others are then stopped).
+    all of them; returns the command's exit status: 0 when SIGINT or SIGTERM stopped them,
+    WORKER_FAILED when one ended on its own, failed, or could not be started (the others are
+    then stopped). A worker still running STOP_GRACE_SECONDS after being told to stop is killed.
 
     `serve` runs in the child with the handlers SIGINT and SIGTERM had before this call; the
     child ends when it returns, with status 0, or 1 if it raised.
     """
     children: dict[int, int] = {}
-    stopping = False
+    stopping_since: float | None = None
 
     def stop_all(_signum: int = 0, _frame: FrameType | None = None) -> None:
-        nonlocal stopping
-        stopping = True
+        nonlocal stopping_since
+        if stopping_since is None:
+            stopping_since = time.monotonic()
         for pid in children:
             # SIGTERM, not SIGINT: a second SIGINT makes uvicorn drop the requests in flight.
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
 
-    previous = {sig: signal.signal(sig, stop_all) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, stop_all) for sig in _STOP_SIGNALS}
+    status = 0
     try:
         for index in range(count):
-            if stopping:
+            if stopping_since is not None:
                 break
-            parent, pid = os.getpid(), os.fork()
-            if pid == 0:
-                _child(index, serve, previous, parent)
-            children[pid] = index
-        if stopping:
-            stop_all()
-        status = 0
-        while children:
             try:
-                pid, wait_status = os.wait()
-            except ChildProcessError:
-                break
-            index = children.pop(pid)
-            if not stopping:
-                code = os.waitstatus_to_exitcode(wait_status)
+                children[_fork(index, serve, previous)] = index
+            except OSError as error:
                 logger.error(
-                    "worker %d (pid %d) ended on its own (%s); stopping the others",
-                    index,
-                    pid,
-                    f"exit status {code}" if code >= 0 else f"signal {-code}",
+                    "worker %d could not be started (%s); stopping the others", index, error
                 )
                 status = WORKER_FAILED
                 stop_all()
+        if stopping_since is not None:
+            stop_all()  # those forked after the signal
+        while children:
+            try:
+                pid, wait_status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:  # none left to wait for, whatever `children` says
+                break
+            if pid == 0:
+                if (
+                    stopping_since is not None
+                    and time.monotonic() > stopping_since + STOP_GRACE_SECONDS
+                ):
+                    for late in children:
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(late, signal.SIGKILL)
+                time.sleep(_REAP_INTERVAL_SECONDS)
+                continue
+            index = children.pop(pid, -1)
+            code = os.waitstatus_to_exitcode(wait_status)
+            if index < 0 or (stopping_since is not None and code in _STOPPED_CODES):
+                continue
+            logger.error(
+                "worker %d (pid %d) ended %s (%s); stopping the others",
+                index,
+                pid,
+                "on its own" if stopping_since is None else "badly while stopping",
+                f"exit status {code}" if code >= 0 else f"signal {-code}",
+            )
+            status = WORKER_FAILED
+            stop_all()
         return status
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
 
+def _fork(
+    index: int, serve: Callable[[int], None], handlers: Mapping[signal.Signals, _Handler]
+) -> int:
+    """The pid of a new worker running `serve(index)`. SIGINT and SIGTERM are held back across
+    the fork, so that neither reaches the child before it has its own handlers (it would run the
+    parent's) nor the parent before it knows the child."""
+    parent = os.getpid()
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        pid = os.fork()
+        if pid == 0:
+            _child(index, serve, handlers, parent)
+        return pid
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+
+
 def _end_with_parent(parent: int) -> None:
     """Have the kernel send this process SIGTERM when its parent ends, even by SIGKILL, so that
-    no worker outlives the command (Linux's PR_SET_PDEATHSIG; elsewhere, nothing)."""
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return
-    if prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0 and os.getppid() != parent:
-        os.kill(os.getpid(), signal.SIGTERM)  # the parent ended before the request was made
+    no worker outlives the command (Linux's PR_SET_PDEATHSIG; elsewhere, nothing); end now if
+    the parent has already ended."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(0)
 
 
 def _child(
@@ -151,16 +205,20 @@ def _child(
     handlers: Mapping[signal.Signals, _Handler],
     parent: int,
 ) -> None:
-    """The forked worker's whole life: it never returns into the parent's code."""
+    """The forked worker's whole life, begun with SIGINT and SIGTERM held back: it never
+    returns into the parent's code."""
     status = 0
     try:
-        _end_with_parent(parent)
         for sig, handler in handlers.items():
             if handler is not None:
                 signal.signal(sig, handler)
+        _end_with_parent(parent)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
         serve(index)
     except SystemExit as exit_:
-        status = exit_.code if isinstance(exit_.code, int) else 1
+        status = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    except KeyboardInterrupt:  # stopped (by a signal its handlers raise for) before serving
+        status = 0
     except BaseException:
         logger.exception("worker %d failed", index)
         status = 1
