@@ -352,9 +352,9 @@ CHECKPOINT_WAIT_MS: Final = 50
 AUTOCHECKPOINT_PAGES: Final = 32_768
 SQLITE_AUTOCHECKPOINT_PAGES: Final = 1000
 # How long a write on the event loop waits, on its first try, for another worker process's
-# write to commit (in well under a millisecond, unless that process is held up). Once a wait
-# runs out, no write of the process waits again until one gets the turn: a stuck worker or a
-# checkpoint holds up each loop by this much once, not once per write.
+# write to commit (in well under a millisecond, unless that process is held up); its later tries
+# only look. Waiting, the loop serves nothing, but a waiter is woken the moment the turn is free:
+# a write that only looked would keep losing the turn to the busier process's waiters.
 WRITE_TURN_WAIT_SECONDS: Final = 0.002
 # Below this much free space where the database lives, the sandbox refuses to start.
 MIN_FREE_BYTES: Final = 1024 * 1024
@@ -983,7 +983,6 @@ class PaymentLinkStore:
         # at more cost, and leave it to poll, losing to the busier process. The checkpointer
         # takes the turn to hold the writers off while it starts the WAL over.
         self._write_turn: multiprocessing.synchronize.Lock = process_lock()
-        self._turn_held_long = False
         # SQLite's own threshold until use_checkpointer().
         self._autocheckpoint_pages = SQLITE_AUTOCHECKPOINT_PAGES
         try:
@@ -1052,16 +1051,9 @@ class PaymentLinkStore:
         up to WRITE_TURN_WAIT_SECONDS when `may_wait`; StorageBusy when the database, or the
         turn, is taken."""
         if turn is not None:
-            # A turn held longer than the wait is held by a stuck process or a checkpoint: until
-            # a write of this process gets it again, none waits for it, each only looks.
-            if may_wait and not self._turn_held_long:
-                got = turn.acquire(True, WRITE_TURN_WAIT_SECONDS)
-                self._turn_held_long = not got
-            else:
-                got = turn.acquire(False)
+            got = turn.acquire(True, WRITE_TURN_WAIT_SECONDS) if may_wait else turn.acquire(False)
             if not got:
                 raise StorageBusy("another worker process is writing")
-            self._turn_held_long = False
         connection = None
         try:
             connection = self._inline.connection()
