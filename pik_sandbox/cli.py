@@ -8,7 +8,6 @@ guard, and `main` checks what was missing before anything else.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import importlib.metadata
 import json
@@ -23,7 +22,6 @@ import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -49,7 +47,14 @@ try:
         parse_schedule,
     )
     from pik_sandbox.store import StorageBusy, StorageFailed
-    from pik_sandbox.workers import MAX_WORKERS, WakePipe, WorkerRole, run_workers
+    from pik_sandbox.workers import (
+        MAX_WORKERS,
+        WakePipe,
+        WorkerRole,
+        hold_stops,
+        run_workers,
+        stop_requested,
+    )
 except ModuleNotFoundError as missing:
     # A module of this distribution missing is a broken install, not a missing extra.
     if (missing.name or "").partition(".")[0] in ("pik_sandbox", "pik_generated_client"):
@@ -418,14 +423,6 @@ def _banner(settings: SandboxSettings, listen_url: str, demo_key: bool, workers:
     return "\n".join(lines)
 
 
-class _Stopped(KeyboardInterrupt):
-    """SIGTERM, handled as SIGINT is: wherever it arrives, the command (or worker) stops."""
-
-
-def _stop(_signum: int, _frame: FrameType | None) -> None:
-    raise _Stopped
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the sandbox until SIGINT or SIGTERM; returns the exit status."""
     if MISSING_MODULE is not None:
@@ -495,8 +492,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # Every logger's lines, at every level, with keys and control characters taken out.
     logs.configure(args.log_level, keys)
-    # From the moment the command says it listens, SIGTERM stops it as SIGINT does.
-    signal.signal(signal.SIGTERM, _stop)
+    # From the moment the command says it listens, SIGINT and SIGTERM stop it, whenever they
+    # come: noted until the server takes them over.
+    hold_stops()
     print(_banner(settings, listen_url, demo_key, args.workers), flush=True)
     status = 0
     try:
@@ -506,8 +504,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Each worker opens its own connections and threads; none is forked open.
             close_app(app)
             status = run_workers(args.workers, _worker(app, config, sock, args.log_level, keys))
-    except KeyboardInterrupt:  # SIGINT or SIGTERM before the server took over the signals
-        pass
     finally:
         sock.close()
     print("PIK sandbox stopped.", flush=True)
@@ -515,14 +511,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(config: uvicorn.Config, sock: socket.socket) -> None:
-    """Serve until SIGINT or SIGTERM."""
-    # While serving, uvicorn handles SIGINT and SIGTERM itself: it stops accepting, finishes the
-    # requests in flight and runs the lifespan shutdown, which closes the database. Afterwards
-    # it raises the signal again for the previous handler; these handlers turn that into a
-    # quiet exit instead of a traceback (SIGINT) or death by signal (SIGTERM).
-    signal.signal(signal.SIGTERM, _stop)
-    with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.Server(config).run(sockets=[sock])
+    """Serve until SIGINT or SIGTERM, one that came before the server began included.
+
+    uvicorn handles both itself while serving: it stops accepting, finishes the requests in
+    flight and runs the lifespan shutdown, which closes the database.
+    """
+    server = uvicorn.Server(config)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, server.handle_exit)
+    if stop_requested():
+        server.should_exit = True
+    server.run(sockets=[sock])
 
 
 def _worker(

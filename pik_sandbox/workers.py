@@ -30,14 +30,13 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any, Final
+from typing import Final
 
 logger = logging.getLogger("pik_sandbox.workers")
 
-_Handler = Callable[[int, FrameType | None], Any] | int | None
 
 # Enough for any machine's cores; every worker opens its own connections and threads.
 MAX_WORKERS: Final = 64
@@ -101,14 +100,39 @@ class WorkerRole:
     wake_pipe: WakePipe | None = None
 
 
+# SIGINT and SIGTERM that came while no server had taken the signals over (see hold_stops).
+_requested: list[int] = []
+
+
+def _note_stop(signum: int, _frame: FrameType | None) -> None:
+    _requested.append(signum)
+
+
+def hold_stops() -> None:
+    """From now on, note SIGINT and SIGTERM rather than act on them, until a server (or
+    run_workers) installs handlers of its own; `stop_requested()` tells whether one came.
+
+    A handler that raised instead could raise where Python ignores exceptions (a weakref
+    callback, a `__del__`), and the signal would be lost: a worker told to stop would serve on.
+    """
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, _note_stop)
+
+
+def stop_requested() -> bool:
+    """Whether SIGINT or SIGTERM came while held (see hold_stops)."""
+    return bool(_requested)
+
+
 def run_workers(count: int, serve: Callable[[int], None]) -> int:
     """Fork `count` processes, each running `serve(index)` (index 0 to count - 1), and wait for
     all of them; returns the command's exit status: 0 when SIGINT or SIGTERM stopped them,
     WORKER_FAILED when one ended on its own, failed, or could not be started (the others are
     then stopped). A worker still running STOP_GRACE_SECONDS after being told to stop is killed.
 
-    `serve` runs in the child with the handlers SIGINT and SIGTERM had before this call; the
-    child ends when it returns, with status 0, or 1 if it raised.
+    `serve` runs in the child with SIGINT and SIGTERM held (see hold_stops): it installs its own
+    handlers, then checks `stop_requested()`. The child ends when it returns, with status 0, or 1
+    if it raised.
     """
     children: dict[int, int] = {}
     stopping_since: float | None = None
@@ -124,12 +148,14 @@ def run_workers(count: int, serve: Callable[[int], None]) -> int:
 
     previous = {sig: signal.signal(sig, stop_all) for sig in _STOP_SIGNALS}
     status = 0
+    if stop_requested():
+        stop_all()  # before any worker was started
     try:
         for index in range(count):
             if stopping_since is not None:
                 break
             try:
-                children[_fork(index, serve, previous)] = index
+                children[_fork(index, serve)] = index
             except OSError as error:
                 logger.error(
                     "worker %d could not be started (%s); stopping the others", index, error
@@ -172,9 +198,7 @@ def run_workers(count: int, serve: Callable[[int], None]) -> int:
             signal.signal(sig, handler)
 
 
-def _fork(
-    index: int, serve: Callable[[int], None], handlers: Mapping[signal.Signals, _Handler]
-) -> int:
+def _fork(index: int, serve: Callable[[int], None]) -> int:
     """The pid of a new worker running `serve(index)`. SIGINT and SIGTERM are held back across
     the fork, so that neither reaches the child before it has its own handlers (it would run the
     parent's) nor the parent before it knows the child."""
@@ -183,7 +207,7 @@ def _fork(
     try:
         pid = os.fork()
         if pid == 0:
-            _child(index, serve, handlers, parent)
+            _child(index, serve, parent)
         return pid
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
@@ -199,25 +223,19 @@ def _end_with_parent(parent: int) -> None:
         os._exit(0)
 
 
-def _child(
-    index: int,
-    serve: Callable[[int], None],
-    handlers: Mapping[signal.Signals, _Handler],
-    parent: int,
-) -> None:
-    """The forked worker's whole life, begun with SIGINT and SIGTERM held back: it never
-    returns into the parent's code."""
+def _child(index: int, serve: Callable[[int], None], parent: int) -> None:
+    """The forked worker's whole life, begun with SIGINT and SIGTERM blocked: it never returns
+    into the parent's code."""
     status = 0
     try:
-        for sig, handler in handlers.items():
-            if handler is not None:
-                signal.signal(sig, handler)
+        _requested.clear()
+        hold_stops()
         _end_with_parent(parent)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
         serve(index)
     except SystemExit as exit_:
         status = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-    except KeyboardInterrupt:  # stopped (by a signal its handlers raise for) before serving
+    except KeyboardInterrupt:  # a serve whose own handlers raise it to stop
         status = 0
     except BaseException:
         logger.exception("worker %d failed", index)

@@ -21,7 +21,13 @@ from pik_sandbox.app import create_app, sandbox_of
 from pik_sandbox.ratelimit import RollingWindowLimiter
 from pik_sandbox.settings import SandboxSettings
 from pik_sandbox.testing import SandboxProcess
-from pik_sandbox.workers import WORKER_FAILED, WakePipe, WorkerRole, run_workers
+from pik_sandbox.workers import (
+    WORKER_FAILED,
+    WakePipe,
+    WorkerRole,
+    run_workers,
+    stop_requested,
+)
 from tests.conftest import API_KEY
 from tests.sandbox.support import ORDER, assert_error
 from tests.webhooks.receiver import Receiver, running_receiver
@@ -193,18 +199,20 @@ def test_no_worker_outlives_a_command_killed_outright(tmp_path: Path) -> None:
     assert not alive, "workers kept running after the command was killed"
 
 
-def test_sigterm_during_start_up_stops_every_worker() -> None:
+def test_sigterm_during_start_up_stops_every_worker(tmp_path: Path) -> None:
     # The signal arrives while the workers are being forked, or just after.
-    for _ in range(3):
-        sandbox = SandboxProcess.start("--workers", "4")
+    for attempt in range(3):
+        sandbox = SandboxProcess.start("--workers", "4", workdir=tmp_path / str(attempt))
         status = sandbox.stop(timeout=10)
-        assert status == 0, sandbox.log()[-2000:]
+        assert status == 0, sandbox.log()[-3000:]
 
 
 def _worker_that_exits(index: int) -> None:
     if index == 1:
         sys.exit(3)
-    time.sleep(30)
+    deadline = time.monotonic() + 30
+    while not stop_requested() and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def test_a_worker_that_exits_stops_the_others_and_fails_the_command(
