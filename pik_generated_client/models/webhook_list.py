@@ -51,8 +51,13 @@ class WebhookList:
         """An object from the API's JSON; raises KeyError for a missing required field."""
         from ..models.webhook import Webhook
 
-        _parse_data_item = Webhook.from_dict
-        data = [_parse_data_item(item) for item in src_dict["data"]]
+        data = []
+        _data = src_dict["data"]
+        for data_item_data in _data:
+            data_item = Webhook.from_dict(data_item_data)
+
+            data.append(data_item)
+
         total = src_dict["total"]
         if not (type(total) is int):
             raise TypeError(f"'total' is {type(total).__name__}, not an integer")
