@@ -56,7 +56,7 @@ class WebhookDeliverer:
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         # A payment wakes the loop at once instead of at its next look.
-        store.on_events = self._wake.set
+        store.on_events = self.wake
 
     def wake(self) -> None:
         """Look at the outbox now rather than at the next poll."""

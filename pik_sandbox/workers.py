@@ -48,8 +48,8 @@ WORKER_FAILED: Final = 1
 STOP_GRACE_SECONDS: Final = 10.0
 _REAP_INTERVAL_SECONDS: Final = 0.05
 _STOP_SIGNALS: Final = frozenset({signal.SIGINT, signal.SIGTERM})
-# How a worker told to stop may end: by returning, or by the signal itself when it came before
-# the worker's server had installed its handlers.
+# How a worker told to stop may end: by returning, or by the signal itself (a `serve` that
+# leaves SIGTERM or SIGINT to its default action).
 _STOPPED_CODES: Final = frozenset({0, -signal.SIGINT, -signal.SIGTERM})
 
 
